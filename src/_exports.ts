@@ -1,0 +1,6 @@
+// The names every runtime entry re-exports unchanged.
+export type { ArchName, Constants, Layouts, OsName, PlatformTable } from "./ffi/_platform.ts";
+export { platformTable } from "./ffi/platforms.ts";
+export type { Sys } from "./ffi/sys.ts";
+export { type AddressInUseReason, SocketError } from "./socket/errors.ts";
+export type { Family, NetAddr, RawSocket, SocketOptions, Transport } from "./types.ts";

@@ -1,0 +1,16 @@
+/**
+ * reuseport for Deno: SO_REUSEPORT socket groups through libc.
+ * @module
+ */
+import { type Api, createApi } from "./_api.ts";
+import { loadSys } from "./ffi/deno.ts";
+import { hostPlatform } from "./runtime/deno.ts";
+
+export * from "./_exports.ts";
+
+const api: Api = createApi(() => loadSys(hostPlatform()));
+
+/** {@inheritDoc Api.openSocket} */
+export const openSocket: Api["openSocket"] = api.openSocket;
+/** {@inheritDoc Api.sys} */
+export const sys: Api["sys"] = api.sys;

@@ -1,0 +1,102 @@
+/**
+ * The shape of a per-platform table: every constant, struct layout and errno
+ * name the library uses lives in one such table, so no other file needs a
+ * magic number. Tables are data only; `platformTable()` in `platforms.ts`
+ * picks one for the host.
+ */
+
+/** Operating systems with a table. Only Linux is tested end to end. */
+export type OsName = "linux" | "darwin" | "freebsd";
+/** CPU architectures with a table. */
+export type ArchName = "x64" | "arm64";
+
+/** Where a field sits in a struct: byte offset and size. */
+export interface Field {
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** Layout of `struct sockaddr_in` / `struct sockaddr_in6`. */
+export interface SockaddrLayout {
+  readonly size: number;
+  /** BSD `sin_len`/`sin6_len` byte; absent on Linux. */
+  readonly len?: Field;
+  /** Address family: a host-order u16 on Linux, a u8 after `sin_len` on BSD. */
+  readonly family: Field;
+  /** Port, always big-endian (network order). */
+  readonly port: Field;
+  readonly addr: Field;
+  readonly flowinfo?: Field;
+  readonly scopeId?: Field;
+}
+
+/** Struct layouts, in bytes. */
+export interface Layouts {
+  readonly sockaddrIn: SockaddrLayout;
+  readonly sockaddrIn6: SockaddrLayout;
+  readonly sockaddrStorage: number;
+  readonly socklen: number;
+  readonly pollfd: { readonly size: number; readonly fd: Field; readonly events: Field; readonly revents: Field };
+  /** `struct epoll_event`: packed (12 bytes) on x86_64, 16 bytes elsewhere. Linux only. */
+  readonly epollEvent?: { readonly size: number; readonly events: Field; readonly data: Field };
+}
+
+/** The numeric constants the library passes to libc. */
+export interface Constants {
+  readonly AF_INET: number;
+  readonly AF_INET6: number;
+  readonly SOCK_STREAM: number;
+  readonly SOCK_DGRAM: number;
+  /** 0 where `socket()` has no such flag (macOS): fcntl sets it instead. */
+  readonly SOCK_NONBLOCK: number;
+  /** 0 where `socket()` has no such flag (macOS): fcntl sets it instead. */
+  readonly SOCK_CLOEXEC: number;
+  readonly SOL_SOCKET: number;
+  readonly SO_REUSEADDR: number;
+  readonly SO_REUSEPORT: number;
+  /** FreeBSD's balancing variant of SO_REUSEPORT; 0 where it does not exist. */
+  readonly SO_REUSEPORT_LB: number;
+  readonly SO_TYPE: number;
+  readonly SO_ERROR: number;
+  readonly SO_ACCEPTCONN: number;
+  readonly SO_RCVBUF: number;
+  readonly SO_SNDBUF: number;
+  readonly IPPROTO_TCP: number;
+  readonly IPPROTO_UDP: number;
+  readonly IPPROTO_IPV6: number;
+  readonly IPV6_V6ONLY: number;
+  readonly TCP_NODELAY: number;
+  readonly O_RDONLY: number;
+  readonly O_NONBLOCK: number;
+  readonly O_CLOEXEC: number;
+  readonly F_GETFD: number;
+  readonly F_SETFD: number;
+  readonly F_GETFL: number;
+  readonly F_SETFL: number;
+  readonly FD_CLOEXEC: number;
+  readonly POLLIN: number;
+  readonly POLLOUT: number;
+  readonly MSG_DONTWAIT: number;
+}
+
+/** Everything the library knows about one OS on one CPU architecture. */
+export interface PlatformTable {
+  readonly os: OsName;
+  readonly arch: ArchName;
+  /** Names to try with dlopen, in order (glibc first, then musl's loader-provided libc). */
+  readonly libc: readonly string[];
+  /** The libc function that returns a pointer to this thread's errno. */
+  readonly errnoSymbol: "__errno_location" | "__error";
+  /** Whether libc has accept4 (macOS does not). */
+  readonly hasAccept4: boolean;
+  /** The socket option that makes a balancing group (SO_REUSEPORT, or SO_REUSEPORT_LB on FreeBSD). */
+  readonly reusePortOption: number;
+  /** Whether the kernel spreads connections across a group; false on macOS. */
+  readonly balancesGroup: boolean;
+  /** Whether integers in structs are little-endian (all supported targets are). */
+  readonly littleEndian: boolean;
+  readonly constants: Constants;
+  readonly layouts: Layouts;
+  /** errno number → symbolic name ("EADDRINUSE"). */
+  readonly errnoNames: Readonly<Record<number, string>>;
+}

@@ -1,0 +1,39 @@
+/**
+ * libc through Deno.dlopen, for Deno. `buffer` parameters pass TypedArray
+ * memory to C directly. Deno has no errno accessor, so errno is read through
+ * `__errno_location()`, whose address is fixed for this thread.
+ */
+import type { PlatformTable } from "./_platform.ts";
+import { type CType, type SymbolSpec, symbols } from "./symbols.ts";
+import { errnoReturning, openFirst, type RawFunctions, type Sys } from "./sys.ts";
+
+const ctypes: Record<CType, Deno.NativeType> = {
+  i32: "i32",
+  u32: "u32",
+  buf: "buffer",
+  usize: "usize",
+  isize: "isize",
+};
+
+/** Loads libc with Deno.dlopen and returns the `Sys` for this platform. */
+export function loadSys(platform: PlatformTable): Sys {
+  const definitions: Record<string, Deno.ForeignFunction> = {
+    [platform.errnoSymbol]: { parameters: [], result: "pointer" },
+  };
+  for (const [name, spec] of Object.entries(symbols) as [string, SymbolSpec][]) {
+    // Variadic ints are passed like fixed ones on SysV x86_64 and Linux aarch64.
+    definitions[name] = {
+      parameters: spec.params.map((t) => ctypes[t]),
+      result: ctypes[spec.result],
+      optional: spec.optional === true,
+    };
+  }
+  const { handle: lib, name } = openFirst(platform.libc, (n) => Deno.dlopen(n, definitions));
+  const symbolsFound = lib.symbols as Record<string, unknown>;
+  const errnoPointer = (symbolsFound[platform.errnoSymbol] as () => Deno.PointerValue)();
+  if (errnoPointer === null) throw new Error(`${platform.errnoSymbol}() returned NULL`);
+  const errnoView = new Deno.UnsafePointerView(errnoPointer);
+  const raw: Record<string, unknown> = {};
+  for (const symbol of Object.keys(symbols)) raw[symbol] = symbolsFound[symbol] ?? undefined;
+  return errnoReturning(platform, name, raw as RawFunctions, () => errnoView.getInt32());
+}

@@ -1,0 +1,55 @@
+/**
+ * The neutral libc symbol table. Each runtime binding (`node.ts` with koffi,
+ * `bun.ts` with bun:ffi, `deno.ts` with Deno.dlopen) translates these
+ * entries into its own FFI declarations, so the three can never disagree
+ * about a signature. The C prototype is written beside each entry.
+ *
+ * Argument kinds:
+ * - `i32`/`u32`: C int / unsigned int (socklen_t, uid_t).
+ * - `buf`: a pointer into memory owned by JavaScript, passed as a
+ *   Uint8Array (or null). Every binding hands the memory itself to C, never
+ *   a copy, so out-parameters work.
+ * - `usize`/`isize`: size_t / ssize_t.
+ */
+export type CType = "i32" | "u32" | "buf" | "usize" | "isize";
+
+/** One C function. */
+export interface SymbolSpec {
+  readonly params: readonly CType[];
+  readonly result: CType;
+  /** The function is variadic after this many fixed parameters. */
+  readonly variadicAfter?: number;
+  /** Missing on some platforms (the binding leaves the Sys method undefined). */
+  readonly optional?: boolean;
+}
+
+export const symbols: Readonly<Record<string, SymbolSpec>> = {
+  // int socket(int domain, int type, int protocol)
+  socket: { params: ["i32", "i32", "i32"], result: "i32" },
+  // int setsockopt(int fd, int level, int name, const void *value, socklen_t len)
+  setsockopt: { params: ["i32", "i32", "i32", "buf", "u32"], result: "i32" },
+  // int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
+  getsockopt: { params: ["i32", "i32", "i32", "buf", "buf"], result: "i32" },
+  // int bind(int fd, const struct sockaddr *addr, socklen_t len)
+  bind: { params: ["i32", "buf", "u32"], result: "i32" },
+  // int listen(int fd, int backlog)
+  listen: { params: ["i32", "i32"], result: "i32" },
+  // int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+  accept4: { params: ["i32", "buf", "buf", "i32"], result: "i32", optional: true },
+  // int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+  getsockname: { params: ["i32", "buf", "buf"], result: "i32" },
+  // int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+  getpeername: { params: ["i32", "buf", "buf"], result: "i32" },
+  // int close(int fd)
+  close: { params: ["i32"], result: "i32" },
+  // int fcntl(int fd, int cmd, ... /* int arg */)
+  fcntl: { params: ["i32", "i32", "i32"], result: "i32", variadicAfter: 2 },
+  // int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+  poll: { params: ["buf", "usize", "i32"], result: "i32" },
+  // uid_t geteuid(void)
+  geteuid: { params: [], result: "u32" },
+  // int open(const char *path, int flags, ... /* mode_t mode */): called without O_CREAT only
+  open: { params: ["buf", "i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count)
+  read: { params: ["i32", "buf", "usize"], result: "isize" },
+};

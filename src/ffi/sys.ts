@@ -1,0 +1,96 @@
+import type { PlatformTable } from "./_platform.ts";
+
+/**
+ * libc as the rest of the library sees it, the same on every runtime.
+ *
+ * Every method returns what the C function returned, or `-errno` when it
+ * failed (returned -1). The binding reads errno in the same breath as the
+ * call, before anything else can run on the thread, so the value is the
+ * call's own. Memory arguments are Uint8Arrays owned by the caller; they
+ * must stay referenced until the call returns (they are, as arguments).
+ */
+export interface Sys {
+  /** The constants and layouts of the platform this binding was loaded for. */
+  readonly platform: PlatformTable;
+  /** The dlopen name libc was found under. */
+  readonly libcName: string;
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array, length: number): number;
+  /** `length` is a socklen_t (4 bytes) holding the buffer size in, the value size out. */
+  getsockopt(fd: number, level: number, name: number, value: Uint8Array, length: Uint8Array): number;
+  bind(fd: number, addr: Uint8Array, length: number): number;
+  listen(fd: number, backlog: number): number;
+  /** Undefined where libc has no accept4 (macOS). */
+  accept4: ((fd: number, addr: Uint8Array | null, length: Uint8Array | null, flags: number) => number) | undefined;
+  getsockname(fd: number, addr: Uint8Array, length: Uint8Array): number;
+  getpeername(fd: number, addr: Uint8Array, length: Uint8Array): number;
+  close(fd: number): number;
+  /** fcntl with an int argument (F_GETFL ignores it). */
+  fcntl(fd: number, cmd: number, arg: number): number;
+  poll(fds: Uint8Array, count: number, timeoutMs: number): number;
+  geteuid(): number;
+  /** `path` is a NUL-terminated byte string. */
+  open(path: Uint8Array, flags: number): number;
+  read(fd: number, buf: Uint8Array, count: number): number;
+}
+
+/** The functions a binding produces, before errno handling: raw C results. */
+export type RawFunctions = Record<string, ((...args: never[]) => number | bigint) | undefined>;
+
+/**
+ * Turns raw C functions into `Sys` methods that return `-errno` on failure.
+ * `readErrno` must read the calling thread's errno without making a call
+ * that could change it.
+ */
+export function errnoReturning(
+  platform: PlatformTable,
+  libcName: string,
+  raw: RawFunctions,
+  readErrno: () => number,
+): Sys {
+  const wrap = (name: string): ((...args: never[]) => number) | undefined => {
+    const fn = raw[name];
+    if (fn === undefined) return undefined;
+    return (...args: never[]): number => {
+      const result = fn(...args);
+      if (result === -1 || result === -1n) return -readErrno();
+      return Number(result);
+    };
+  };
+  const need = (name: string): ((...args: never[]) => number) => {
+    const fn = wrap(name);
+    if (fn === undefined) throw new Error(`libc symbol ${name} is missing`);
+    return fn;
+  };
+  return {
+    platform,
+    libcName,
+    socket: need("socket"),
+    setsockopt: need("setsockopt"),
+    getsockopt: need("getsockopt"),
+    bind: need("bind"),
+    listen: need("listen"),
+    accept4: wrap("accept4"),
+    getsockname: need("getsockname"),
+    getpeername: need("getpeername"),
+    close: need("close"),
+    fcntl: need("fcntl"),
+    poll: need("poll"),
+    geteuid: need("geteuid"),
+    open: need("open"),
+    read: need("read"),
+  } as Sys;
+}
+
+/** Tries each candidate name in turn; the error lists every attempt. */
+export function openFirst<T>(names: readonly string[], open: (name: string) => T): { handle: T; name: string } {
+  const failures: string[] = [];
+  for (const name of names) {
+    try {
+      return { handle: open(name), name };
+    } catch (error) {
+      failures.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new Error(`reuseport could not load libc (${failures.join("; ")})`);
+}

@@ -1,0 +1,82 @@
+import type { Sys } from "../ffi/sys.ts";
+
+/**
+ * Why a bind failed with EADDRINUSE, when the library can tell:
+ * - "reuseport-disabled": this socket did not ask for SO_REUSEPORT and the port is taken.
+ * - "other-user": the port is held by sockets of another effective user;
+ *   the kernel admits only the group's own EUID.
+ * - "not-reuseport": the port is held by a socket of this user that did not
+ *   set SO_REUSEPORT (or bound it with another address or IPV6_V6ONLY setting).
+ * - "unknown": the holder is not visible (another network namespace, or not Linux).
+ */
+export type AddressInUseReason = "reuseport-disabled" | "other-user" | "not-reuseport" | "unknown";
+
+/** Details a SocketError may carry. */
+export interface SocketErrorDetails {
+  readonly address?: string;
+  readonly port?: number;
+  readonly reason?: AddressInUseReason;
+  /** For "other-user": the uid that owns the port. */
+  readonly ownerUid?: number;
+  /** A sentence on what to do, appended to the message. */
+  readonly hint?: string;
+}
+
+/**
+ * A failed system call, shaped like Node's system errors: `code` is the
+ * errno name ("EADDRINUSE"), `errno` the platform's positive errno number,
+ * `syscall` the libc function, and `address`/`port` what it was called on.
+ */
+export class SocketError extends Error {
+  override readonly name: string = "SocketError";
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly address: string | undefined;
+  readonly port: number | undefined;
+  /** Set on EADDRINUSE from bind: the likely cause. */
+  readonly reason: AddressInUseReason | undefined;
+  readonly ownerUid: number | undefined;
+
+  constructor(code: string, errno: number, syscall: string, details: SocketErrorDetails = {}) {
+    const where = details.address === undefined ? "" : ` ${formatEndpoint(details.address, details.port)}`;
+    super(`${syscall} ${code}${where}${details.hint ? `: ${details.hint}` : ""}`);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    this.address = details.address;
+    this.port = details.port;
+    this.reason = details.reason;
+    this.ownerUid = details.ownerUid;
+  }
+}
+
+function formatEndpoint(address: string, port: number | undefined): string {
+  if (port === undefined) return address;
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The errno name on this platform ("E123" when the table has none). */
+export function errnoName(sys: Sys, errno: number): string {
+  return sys.platform.errnoNames[errno] ?? `E${errno}`;
+}
+
+/** The errno number of a name on this platform (-1 when it has none). */
+export function errnoNumber(sys: Sys, name: string): number {
+  for (const [errno, known] of Object.entries(sys.platform.errnoNames)) if (known === name) return Number(errno);
+  return -1;
+}
+
+/** Builds the SocketError for a `-errno` result. */
+export function socketError(sys: Sys, result: number, syscall: string, details?: SocketErrorDetails): SocketError {
+  return new SocketError(errnoName(sys, -result), -result, syscall, details);
+}
+
+/**
+ * The one check after every call: returns a non-negative result, throws a
+ * SocketError for `-errno`.
+ */
+export function check(sys: Sys, result: number, syscall: string, details?: SocketErrorDetails): number {
+  if (result >= 0) return result;
+  throw socketError(sys, result, syscall, details);
+}

@@ -1,0 +1,98 @@
+import type { Sys } from "../ffi/sys.ts";
+import type { NetAddr, RawSocket, SocketOptions } from "../types.ts";
+import { explainAddressInUse } from "./_diagnose.ts";
+import { formatIp } from "./_ip.ts";
+import { type ResolvedSocketOptions, resolveSocketOptions } from "./_options.ts";
+import { decodeSockaddr, encodeSockaddr } from "./_sockaddr.ts";
+import { check, errnoNumber, type SocketErrorDetails, socketError } from "./errors.ts";
+import { setIntOption, socklen } from "./sockopt.ts";
+
+class OwnedSocket implements RawSocket {
+  #fd: number;
+  readonly #sys: Sys;
+  readonly transport: RawSocket["transport"];
+  readonly family: RawSocket["family"];
+  readonly localAddr: NetAddr;
+
+  constructor(sys: Sys, fd: number, options: ResolvedSocketOptions, localAddr: NetAddr) {
+    this.#sys = sys;
+    this.#fd = fd;
+    this.transport = options.transport;
+    this.family = options.ip.family === 4 ? "IPv4" : "IPv6";
+    this.localAddr = localAddr;
+  }
+
+  get fd(): number {
+    return this.#fd;
+  }
+
+  close(): void {
+    const fd = this.release();
+    // Linux releases the fd even when close reports EINTR; only EBADF (a
+    // double close elsewhere) is worth telling the caller about.
+    if (fd >= 0) check(this.#sys, this.#sys.close(fd), "close");
+  }
+
+  release(): number {
+    const fd = this.#fd;
+    this.#fd = -1;
+    return fd;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Reads the bound address back (the kernel's port when 0 was asked for). */
+function boundAddress(sys: Sys, fd: number, options: ResolvedSocketOptions): NetAddr {
+  const buffer = new Uint8Array(sys.platform.layouts.sockaddrStorage);
+  const length = socklen(sys, buffer.length);
+  check(sys, sys.getsockname(fd, buffer, length), "getsockname", { address: options.hostname, port: options.port });
+  const decoded = decodeSockaddr(sys.platform, buffer);
+  if (decoded === undefined) throw new Error(`getsockname returned an unexpected address family on fd ${fd}`);
+  return { transport: options.transport, hostname: formatIp(decoded), port: decoded.port };
+}
+
+function configureAndBind(sys: Sys, fd: number, options: ResolvedSocketOptions): void {
+  const c = sys.platform.constants;
+  const where: SocketErrorDetails = { address: options.hostname, port: options.port };
+  if (c.SOCK_NONBLOCK === 0) {
+    const flags = check(sys, sys.fcntl(fd, c.F_GETFL, 0), "fcntl", where);
+    check(sys, sys.fcntl(fd, c.F_SETFL, flags | c.O_NONBLOCK), "fcntl", where);
+    check(sys, sys.fcntl(fd, c.F_SETFD, c.FD_CLOEXEC), "fcntl", where);
+  }
+  if (options.reuseAddr) setIntOption(sys, fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1, where);
+  if (options.reusePort) setIntOption(sys, fd, c.SOL_SOCKET, sys.platform.reusePortOption, 1, where);
+  // Set explicitly either way, so the net.ipv6.bindv6only sysctl cannot
+  // silently change which group "::" joins.
+  if (options.ip.family === 6) setIntOption(sys, fd, c.IPPROTO_IPV6, c.IPV6_V6ONLY, options.ipv6Only ? 1 : 0, where);
+  const address = encodeSockaddr(sys.platform, { ...options.ip, port: options.port });
+  const bound = sys.bind(fd, address, address.length);
+  if (bound < 0) {
+    const details = -bound === errnoNumber(sys, "EADDRINUSE") ? explainAddressInUse(sys, options) : where;
+    throw socketError(sys, bound, "bind", details);
+  }
+  if (options.transport === "tcp") check(sys, sys.listen(fd, options.backlog), "listen", where);
+}
+
+/**
+ * Opens a socket, joins its SO_REUSEPORT group and binds it; TCP sockets
+ * also listen. The fd is non-blocking and close-on-exec. Options are
+ * checked before any system call, and every failure after the socket
+ * exists closes it before throwing.
+ */
+export function openSocket(sys: Sys, options: SocketOptions): RawSocket {
+  const resolved = resolveSocketOptions(options);
+  const c = sys.platform.constants;
+  const domain = resolved.ip.family === 4 ? c.AF_INET : c.AF_INET6;
+  const type = (resolved.transport === "tcp" ? c.SOCK_STREAM : c.SOCK_DGRAM) | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
+  const fd = check(sys, sys.socket(domain, type, 0), "socket", { address: resolved.hostname, port: resolved.port });
+  try {
+    configureAndBind(sys, fd, resolved);
+    return new OwnedSocket(sys, fd, resolved, boundAddress(sys, fd, resolved));
+  } catch (error) {
+    sys.close(fd);
+    throw error;
+  }
+}
