@@ -203,7 +203,13 @@ export const scenarios: readonly Scenario[] = [
       // ...while a dual-stack socket already covers 0.0.0.0 on its port.
       expectSocketError(ctx, () => ctx.lib.openSocket({ hostname: "0.0.0.0", port, reusePort: false }), "EADDRINUSE");
       v4.close();
-      only6.close();
+      const onlyServed = await ctx.host.serveFd(only6.release(), "only6");
+      try {
+        assert.equal(await httpBody(only6.localAddr.port, "::1"), "only6");
+        await assert.rejects(httpBody(only6.localAddr.port, "127.0.0.1"), /ECONNREFUSED/);
+      } finally {
+        await onlyServed.close();
+      }
       const served = await ctx.host.serveFd(dual.release(), "dual");
       try {
         assert.equal(await httpBody(port, "127.0.0.1"), "dual");
@@ -310,6 +316,28 @@ export const scenarios: readonly Scenario[] = [
         assert.ok(sys.fcntl(fd, c.F_GETFD, 0) >= 0, "released fd still open");
         assert.equal(sys.close(fd), 0);
       });
+    },
+  },
+  {
+    name: "errno is the failing call's own, read before anything else runs",
+    run(ctx) {
+      const sys = ctx.lib.sys();
+      const names = sys.platform.errnoNames;
+      const udp = ctx.lib.openSocket({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+      // Alternate failures with different errnos and successes in between: each result must be its own.
+      for (let i = 0; i < 1000; i++) {
+        assert.equal(names[-sys.close(-1)], "EBADF");
+        assert.equal(names[-sys.socket(12345, 1, 0)], "EAFNOSUPPORT");
+        assert.ok(sys.geteuid() >= 0);
+        assert.equal(names[-sys.listen(udp.fd, 1)], "ENOTSUP");
+        assert.equal(names[-sys.open(new TextEncoder().encode("/nonexistent/reuseport\0"), 0)], "ENOENT");
+      }
+      const buffer = new Uint8Array(16);
+      const fd = sys.open(new TextEncoder().encode("/proc/self/stat\0"), sys.platform.constants.O_CLOEXEC);
+      assert.ok(fd >= 0);
+      assert.equal(sys.read(fd, buffer, buffer.length), 16, "ssize_t result");
+      assert.equal(sys.close(fd), 0);
+      udp.close();
     },
   },
   {

@@ -1,0 +1,3 @@
+import { defineConformance } from "./conformance/_define.ts";
+
+defineConformance("deno");
