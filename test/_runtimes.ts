@@ -1,9 +1,10 @@
-// The runtimes the conformance suite runs on, as the vitest (Node) side starts them.
-import { execFileSync, spawn } from "node:child_process";
+// The runtimes the tests and benchmarks run on, as a Node process starts them.
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, join } from "node:path";
 
+/** The four runtimes every public behaviour is tested on. */
 export type RuntimeId = "node20" | "node26" | "bun" | "deno";
 
 export interface RuntimeUnderTest {
@@ -12,7 +13,8 @@ export interface RuntimeUnderTest {
   argv(script: string, args?: readonly string[]): string[];
 }
 
-const root = new URL("../../", import.meta.url).pathname;
+/** The repository root. */
+export const root: string = new URL("../", import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 
 /**
@@ -55,39 +57,4 @@ export function runtimeVersion(runtime: RuntimeUnderTest): string {
     { encoding: "utf8" },
   );
   return version.trim().split("\n")[0] ?? "";
-}
-
-export interface ScenarioResult {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly ms: number;
-  readonly error?: string;
-}
-
-/** Runs the scenario runner on a runtime; resolves with every reported result, exit code and stderr. */
-export function runScenarios(
-  runtime: RuntimeUnderTest,
-): Promise<{ results: Map<string, ScenarioResult>; code: number | null; stderr: string }> {
-  const [command, ...args] = runtime.argv(join(root, "test/conformance/runner.ts")) as [string, ...string[]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const results = new Map<string, ScenarioResult>();
-      for (const line of stdout.split("\n")) {
-        if (!line.startsWith("@@result ")) continue;
-        const result = JSON.parse(line.slice("@@result ".length)) as ScenarioResult;
-        results.set(result.name, result);
-      }
-      resolve({ results, code, stderr });
-    });
-  });
 }

@@ -1,0 +1,7 @@
+/** A runtime's own way to open and close a listener, the baseline a benchmark compares against. */
+export interface NativeListen {
+  /** What is measured, for the table ("Bun.listen({ reusePort })"). */
+  readonly label: string;
+  /** Opens a TCP listener on 127.0.0.1, an ephemeral port, and closes it again. */
+  openClose(): Promise<void> | void;
+}
