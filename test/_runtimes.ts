@@ -48,7 +48,7 @@ export const runtimes: Record<RuntimeId, RuntimeUnderTest> = {
   deno: { id: "deno", argv: (script, args = []) => [bin("deno"), "run", "--allow-all", "--quiet", script, ...args] },
 };
 
-/** `<runtime> --version` of a runtime, to name it in test titles. */
+/** The version a runtime reports ("20.20.2"), to name it in test titles and tables. */
 export function runtimeVersion(runtime: RuntimeUnderTest): string {
   const [command, ...args] = runtime.argv("--version") as [string, ...string[]];
   const version = execFileSync(
@@ -56,5 +56,5 @@ export function runtimeVersion(runtime: RuntimeUnderTest): string {
     args.filter((a) => a === "--version"),
     { encoding: "utf8" },
   );
-  return version.trim().split("\n")[0] ?? "";
+  return version.match(/\d+\.\d+\.\d+/)?.[0] ?? version.trim();
 }
