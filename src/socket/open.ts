@@ -69,11 +69,23 @@ function configureAndBind(sys: Sys, fd: number, options: ResolvedSocketOptions):
   if (options.ip.family === 6) setIntOption(sys, fd, c.IPPROTO_IPV6, c.IPV6_V6ONLY, options.ipv6Only ? 1 : 0, where);
   const address = encodeSockaddr(sys.platform, { ...options.ip, port: options.port });
   const bound = sys.bind(fd, address, address.length);
-  if (bound < 0) {
-    const details = -bound === errnoNumber(sys, "EADDRINUSE") ? explainAddressInUse(sys, options) : where;
-    throw socketError(sys, bound, "bind", details);
-  }
+  if (bound < 0) throw socketError(sys, bound, "bind", explainBindError(sys, -bound, options));
   if (options.transport === "tcp") check(sys, sys.listen(fd, options.backlog), "listen", where);
+}
+
+function explainBindError(sys: Sys, errno: number, options: ResolvedSocketOptions): SocketErrorDetails {
+  if (errno === errnoNumber(sys, "EADDRINUSE")) return explainAddressInUse(sys, options);
+  const where = { address: options.hostname, port: options.port };
+  if (errno === errnoNumber(sys, "EACCES") && options.port < 1024) {
+    return {
+      ...where,
+      hint: "ports below 1024 need root or CAP_NET_BIND_SERVICE (or a lower net.ipv4.ip_unprivileged_port_start)",
+    };
+  }
+  if (errno === errnoNumber(sys, "EADDRNOTAVAIL")) {
+    return { ...where, hint: "the address is not assigned to any interface of this host" };
+  }
+  return where;
 }
 
 /**

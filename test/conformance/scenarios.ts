@@ -142,7 +142,7 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
-    name: "a process of another user (uid 65534) cannot join root's group: EADDRINUSE names the EUID rule",
+    name: "a process of another user (uid 65534) cannot join root's group: EADDRINUSE names the EUID rule; port 80 gives EACCES",
     async run(ctx) {
       const group = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0 });
       const euid = ctx.lib.sys().geteuid();
@@ -156,6 +156,11 @@ export const scenarios: readonly Scenario[] = [
         assert.equal(stranger.report.error?.reason, "other-user", stranger.report.error?.message);
         assert.equal(stranger.report.error?.ownerUid, 0);
         assert.match(stranger.report.error?.message ?? "", /uid 0 .*uid 65534/);
+        // The same user may not bind a privileged port either: EACCES, with the way out named.
+        const privileged = await startChild(ctx.host, ["80"], NOBODY);
+        await privileged.stop();
+        assert.equal(privileged.report.error?.code, "EACCES", privileged.report.error?.message);
+        assert.match(privileged.report.error?.message ?? "", /^bind EACCES 127\.0\.0\.1:80: .*CAP_NET_BIND_SERVICE/);
       } finally {
         group.close();
       }
