@@ -17,6 +17,9 @@ const ctypes: Record<CType, Deno.NativeType> = {
 
 /** Loads libc with Deno.dlopen and returns the `Sys` for this platform. */
 export function loadSys(platform: PlatformTable): Sys {
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    throw new Error("reuseport calls libc through FFI: run Deno with --allow-ffi");
+  }
   const definitions: Record<string, Deno.ForeignFunction> = {
     [platform.errnoSymbol]: { parameters: [], result: "pointer" },
   };
