@@ -22,11 +22,15 @@ function layoutFor(platform: PlatformTable, family: 4 | 6): SockaddrLayout {
   return family === 4 ? platform.layouts.sockaddrIn : platform.layouts.sockaddrIn6;
 }
 
-/** Encodes `struct sockaddr_in` or `struct sockaddr_in6` for this platform. */
-export function encodeSockaddr(platform: PlatformTable, address: SocketAddress): Uint8Array {
+/**
+ * Encodes `struct sockaddr_in` or `struct sockaddr_in6` for this platform,
+ * into `into` when given (which must be at least sockaddr_storage long).
+ * Returns the encoded bytes: the start of `into`, or a new array.
+ */
+export function encodeSockaddr(platform: PlatformTable, address: SocketAddress, into?: Uint8Array): Uint8Array {
   const layout = layoutFor(platform, address.family);
-  const buffer = new Uint8Array(layout.size);
-  const view = new DataView(buffer.buffer);
+  const buffer = into === undefined ? new Uint8Array(layout.size) : into.fill(0, 0, layout.size);
+  const view = new DataView(buffer.buffer, buffer.byteOffset, layout.size);
   const host = platform.littleEndian;
   if (layout.len) writeUint(view, layout.len, layout.size, host);
   const family = address.family === 4 ? platform.constants.AF_INET : platform.constants.AF_INET6;
@@ -34,7 +38,7 @@ export function encodeSockaddr(platform: PlatformTable, address: SocketAddress):
   writeUint(view, layout.port, address.port, false);
   buffer.set(address.bytes, layout.addr.offset);
   if (layout.scopeId) writeUint(view, layout.scopeId, address.scopeId, host);
-  return buffer;
+  return into === undefined ? buffer : buffer.subarray(0, layout.size);
 }
 
 /**

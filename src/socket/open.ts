@@ -3,6 +3,7 @@ import type { NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { explainAddressInUse } from "./_diagnose.ts";
 import { formatIp } from "./_ip.ts";
 import { type ResolvedSocketOptions, resolveSocketOptions } from "./_options.ts";
+import { scratch } from "./_scratch.ts";
 import { decodeSockaddr, encodeSockaddr } from "./_sockaddr.ts";
 import { check, errnoNumber, type SocketErrorDetails, socketError } from "./errors.ts";
 import { setIntOption, socklen } from "./sockopt.ts";
@@ -46,10 +47,12 @@ class OwnedSocket implements RawSocket {
 
 /** Reads the bound address back (the kernel's port when 0 was asked for). */
 function boundAddress(sys: Sys, fd: number, options: ResolvedSocketOptions): NetAddr {
-  const buffer = new Uint8Array(sys.platform.layouts.sockaddrStorage);
-  const length = socklen(sys, buffer.length);
-  check(sys, sys.getsockname(fd, buffer, length), "getsockname", { address: options.hostname, port: options.port });
-  const decoded = decodeSockaddr(sys.platform, buffer);
+  const { bytes } = scratch(sys).sockaddr;
+  check(sys, sys.getsockname(fd, bytes, socklen(sys, bytes.length)), "getsockname", {
+    address: options.hostname,
+    port: options.port,
+  });
+  const decoded = decodeSockaddr(sys.platform, bytes);
   if (decoded === undefined) throw new Error(`getsockname returned an unexpected address family on fd ${fd}`);
   return { transport: options.transport, hostname: formatIp(decoded), port: decoded.port };
 }
@@ -67,7 +70,7 @@ function configureAndBind(sys: Sys, fd: number, options: ResolvedSocketOptions):
   // Set explicitly either way, so the net.ipv6.bindv6only sysctl cannot
   // silently change which group "::" joins.
   if (options.ip.family === 6) setIntOption(sys, fd, c.IPPROTO_IPV6, c.IPV6_V6ONLY, options.ipv6Only ? 1 : 0, where);
-  const address = encodeSockaddr(sys.platform, { ...options.ip, port: options.port });
+  const address = encodeSockaddr(sys.platform, { ...options.ip, port: options.port }, scratch(sys).sockaddr.bytes);
   const bound = sys.bind(fd, address, address.length);
   if (bound < 0) throw socketError(sys, bound, "bind", explainBindError(sys, -bound, options));
   if (options.transport === "tcp") check(sys, sys.listen(fd, options.backlog), "listen", where);

@@ -1,4 +1,5 @@
 import type { Sys } from "../ffi/sys.ts";
+import { scratch } from "./_scratch.ts";
 import { check, type SocketErrorDetails } from "./errors.ts";
 
 /** setsockopt with a C int value. */
@@ -10,22 +11,14 @@ export function setIntOption(
   value: number,
   details?: SocketErrorDetails,
 ): void {
-  const buffer = new Uint8Array(4);
-  new DataView(buffer.buffer).setInt32(0, value, sys.platform.littleEndian);
-  check(sys, sys.setsockopt(fd, level, name, buffer, buffer.length), "setsockopt", details);
+  const { bytes, view } = scratch(sys).int;
+  view.setInt32(0, value, sys.platform.littleEndian);
+  check(sys, sys.setsockopt(fd, level, name, bytes, 4), "setsockopt", details);
 }
 
-/** A socklen_t in/out parameter holding `value`. */
+/** The shared socklen_t in/out parameter, set to `value`. */
 export function socklen(sys: Sys, value: number): Uint8Array {
-  const buffer = new Uint8Array(sys.platform.layouts.socklen);
-  new DataView(buffer.buffer).setUint32(0, value, sys.platform.littleEndian);
-  return buffer;
-}
-
-/** getsockopt of a C int value. */
-export function getIntOption(sys: Sys, fd: number, level: number, name: number): number {
-  const buffer = new Uint8Array(4);
-  const length = socklen(sys, buffer.length);
-  check(sys, sys.getsockopt(fd, level, name, buffer, length), "getsockopt");
-  return new DataView(buffer.buffer).getInt32(0, sys.platform.littleEndian);
+  const { bytes, view } = scratch(sys).socklen;
+  view.setUint32(0, value, sys.platform.littleEndian);
+  return bytes;
 }
