@@ -6,9 +6,17 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Host } from "../hosts/_types.ts";
 
-/** Open file descriptors of this process. */
-export function countFds(): number {
-  return readdirSync("/proc/self/fd").length;
+/** Open file descriptors of this process, each with what it points to. */
+export function openFds(): Map<string, string> {
+  const fds = new Map<string, string>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      fds.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed between the listing and the readlink (the listing's own fd)
+    }
+  }
+  return fds;
 }
 
 /** One HTTP/1.1 request over a fresh TCP connection; resolves with the response body. */

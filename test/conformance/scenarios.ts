@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Context, Scenario } from "./_scenario.ts";
-import { countFds, httpBody, spread, startChild } from "./_util.ts";
+import { httpBody, openFds, spread, startChild } from "./_util.ts";
 
 const NOBODY = 65534;
 
@@ -25,9 +25,13 @@ function expectSocketError(
 
 /** Runs `fn` and asserts the process has exactly as many fds after as before. */
 function withoutFdLeak(fn: () => void): void {
-  const before = countFds();
+  const before = openFds();
   fn();
-  assert.equal(countFds(), before, "open fds changed");
+  const after = openFds();
+  const changed = [...new Set([...before.keys(), ...after.keys()])]
+    .filter((fd) => before.get(fd) !== after.get(fd))
+    .map((fd) => `fd ${fd}: ${before.get(fd) ?? "-"} -> ${after.get(fd) ?? "-"}`);
+  assert.deepEqual(changed, [], "open fds changed");
 }
 
 /** Asserts that each of `ids` answered more than `share` of `total`. */
