@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +12,9 @@ export function openFds(): Map<string, string> {
   for (const fd of readdirSync("/proc/self/fd")) {
     try {
       fds.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
-    } catch {
-      // closed between the listing and the readlink (the listing's own fd)
+    } catch (error) {
+      // Only the listing's own fd may vanish between readdir and readlink.
+      if ((error as { code?: string }).code !== "ENOENT") throw error;
     }
   }
   return fds;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import type { Context, Scenario } from "./_scenario.ts";
 import { httpBody, openFds, spread, startChild } from "./_util.ts";
 
@@ -347,6 +348,43 @@ export const scenarios: readonly Scenario[] = [
       assert.equal(sys.read(fd, buffer, buffer.length), 16, "ssize_t result");
       assert.equal(sys.close(fd), 0);
       udp.close();
+    },
+  },
+  {
+    name: "raw syscalls: poll sees a pending connection, accept4 takes it, getpeername names the client",
+    async run(ctx) {
+      const sys = ctx.lib.sys();
+      const { constants: c, layouts } = sys.platform;
+      const listener = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0 });
+      const client = connect({ host: "127.0.0.1", port: listener.localAddr.port });
+      await new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject));
+      const pollfd = new Uint8Array(layouts.pollfd.size);
+      const view = new DataView(pollfd.buffer);
+      view.setInt32(layouts.pollfd.fd.offset, listener.fd, true);
+      view.setInt16(layouts.pollfd.events.offset, c.POLLIN, true);
+      assert.equal(sys.poll(pollfd, 1, 5000), 1, "the listening fd should be readable");
+      assert.ok(view.getInt16(layouts.pollfd.revents.offset, true) & c.POLLIN);
+      const accept4 = sys.accept4 ?? assert.fail("accept4 is missing");
+      const storage = new Uint8Array(layouts.sockaddrStorage);
+      const length = new Uint8Array([128, 0, 0, 0]);
+      const fd = accept4(listener.fd, storage, length, c.SOCK_NONBLOCK | c.SOCK_CLOEXEC);
+      assert.ok(fd >= 0, `accept4 failed with errno ${-fd}`);
+      assert.equal(new DataView(length.buffer).getUint32(0, true), layouts.sockaddrIn.size);
+      assert.ok(sys.fcntl(fd, c.F_GETFL, 0) & c.O_NONBLOCK, "accepted fd O_NONBLOCK");
+      assert.ok(sys.fcntl(fd, c.F_GETFD, 0) & c.FD_CLOEXEC, "accepted fd FD_CLOEXEC");
+      const peer = new Uint8Array(layouts.sockaddrStorage);
+      assert.equal(sys.getpeername(fd, peer, new Uint8Array([128, 0, 0, 0])), 0);
+      for (const address of [storage, peer]) {
+        const portOffset = layouts.sockaddrIn.port.offset;
+        assert.equal(new DataView(address.buffer).getUint16(portOffset, false), client.localPort);
+        assert.deepEqual([...address.subarray(4, 8)], [127, 0, 0, 1]);
+      }
+      // The queue is empty now: accept4 says EAGAIN instead of blocking.
+      assert.equal(sys.platform.errnoNames[-accept4(listener.fd, null, null, c.SOCK_CLOEXEC)], "EAGAIN");
+      assert.equal(sys.poll(pollfd, 1, 0), 0);
+      assert.equal(sys.close(fd), 0);
+      client.destroy();
+      listener.close();
     },
   },
   {
