@@ -1,6 +1,9 @@
 import type { Sys } from "./ffi/sys.ts";
+import type { RuntimeAdapter } from "./runtime/_adapter.ts";
+import { listen as listenWith } from "./runtime/_listener.ts";
+import { accept4 as accept4With } from "./socket/accept.ts";
 import { openSocket as openSocketWith } from "./socket/open.ts";
-import type { RawSocket, SocketOptions } from "./types.ts";
+import type { AcceptedSocket, Listener, ListenOptions, RawSocket, SocketOptions } from "./types.ts";
 
 /** What every runtime entry exports as functions; the entries differ only in how they load libc. */
 export interface Api {
@@ -14,6 +17,24 @@ export interface Api {
    */
   openSocket(options: SocketOptions): RawSocket;
   /**
+   * Listens on a TCP socket in the address's SO_REUSEPORT group and accepts
+   * connections as {@link Conn}s with Web Streams, with the runtime's own
+   * acceptor (`engine: "native"`, the default) or accept4 through FFI
+   * (`engine: "accept4"`).
+   *
+   * @throws {TypeError | RangeError} for invalid options, before any system call.
+   * @throws {SocketError} when a system call fails; no fd is left open.
+   */
+  listen(options: ListenOptions): Listener;
+  /**
+   * accept4(2) on a listening fd: the next connection, or null when none is
+   * waiting. `flags` default to SOCK_NONBLOCK | SOCK_CLOEXEC. The returned
+   * fd is the caller's to adopt (or hand to a worker) and close.
+   *
+   * @throws {SocketError} for failures other than EAGAIN (EINTR and ECONNABORTED are retried).
+   */
+  accept4(fd: number, flags?: number): AcceptedSocket | null;
+  /**
    * The libc binding itself, for experiments with raw system calls. Loaded
    * on first use. Methods return the C result or `-errno`.
    */
@@ -21,7 +42,7 @@ export interface Api {
 }
 
 /** Builds the API around a lazy libc loader: nothing is loaded until a function needs it. */
-export function createApi(load: () => Sys): Api {
+export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
   let loaded: Sys | undefined;
   const sys = (): Sys => {
     loaded ??= load();
@@ -29,6 +50,8 @@ export function createApi(load: () => Sys): Api {
   };
   return {
     openSocket: (options) => openSocketWith(sys(), options),
+    listen: (options) => listenWith(sys(), adapter, options),
+    accept4: (fd, flags) => accept4With(sys(), fd, flags),
     sys,
   };
 }

@@ -2,5 +2,16 @@
 export type { ArchName, Constants, Layouts, OsName, PlatformTable } from "./ffi/_platform.ts";
 export { platformTable } from "./ffi/platforms.ts";
 export type { Sys } from "./ffi/sys.ts";
-export { type AddressInUseReason, SocketError } from "./socket/errors.ts";
-export type { Family, NetAddr, RawSocket, SocketOptions, Transport } from "./types.ts";
+export { type AddressInUseReason, ListenerClosedError, SocketError } from "./socket/errors.ts";
+export type {
+  AcceptedSocket,
+  Conn,
+  Engine,
+  Family,
+  Listener,
+  ListenOptions,
+  NetAddr,
+  RawSocket,
+  SocketOptions,
+  Transport,
+} from "./types.ts";

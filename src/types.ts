@@ -66,3 +66,81 @@ export interface RawSocket extends Disposable {
    */
   release(): number;
 }
+
+/** How a {@link Listener} accepts connections. */
+export type Engine = "native" | "accept4";
+
+/** Options for {@link listen}: a TCP {@link SocketOptions} plus the accept engine. */
+export interface ListenOptions extends Omit<SocketOptions, "transport"> {
+  readonly transport?: "tcp";
+  /**
+   * "native" (default): the runtime's own acceptor serves the fd
+   * (net.Server on Node and Deno, Bun.listen on Bun).
+   * "accept4": the library calls accept4(2) through FFI when the fd is
+   * readable and hands each connection to the runtime; it stops accepting
+   * while its queue of unaccepted connections is full, leaving them in the
+   * kernel's backlog, and backs off on EMFILE/ENFILE.
+   */
+  readonly engine?: Engine;
+}
+
+/** A TCP connection with Web Streams, shaped like `Deno.Conn`. */
+export interface Conn extends AsyncDisposable {
+  /**
+   * Bytes from the peer. Pull-based: the socket is read only while the
+   * stream wants more, so a slow reader pauses the peer (TCP flow control)
+   * instead of buffering without bound. Ends when the peer half-closes.
+   */
+  readonly readable: ReadableStream<Uint8Array>;
+  /**
+   * Bytes to the peer. `write()` resolves when the runtime accepts more
+   * (its backpressure); `close()` half-closes (sends FIN) once everything
+   * written has been handed over.
+   */
+  readonly writable: WritableStream<Uint8Array>;
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
+  /** The connection's fd where the runtime exposes it (undefined on Bun's native engine). */
+  readonly fd: number | undefined;
+  /** Half-closes: like `writable.close()`. Fails if the writable is locked to a writer. */
+  closeWrite(): Promise<void>;
+  /** Closes both directions at once; unread input and unsent output are dropped. Idempotent. */
+  close(): void;
+  /** TCP_NODELAY (default on: true). */
+  setNoDelay(noDelay?: boolean): void;
+  /** SO_KEEPALIVE with an optional initial delay in milliseconds. */
+  setKeepAlive(keepAlive?: boolean, initialDelayMs?: number): void;
+}
+
+/**
+ * A listening TCP socket in a reuseport group, shaped like `Deno.Listener`.
+ * Iterate it (`for await (const conn of listener)`) or call `accept()`.
+ */
+export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
+  readonly addr: NetAddr;
+  /** The listening fd. */
+  readonly fd: number;
+  readonly engine: Engine;
+  /**
+   * The next connection. After `close()` — including one that is waiting —
+   * it rejects with a {@link ListenerClosedError}; a `for await` loop just ends.
+   */
+  accept(): Promise<Conn>;
+  /**
+   * Stops listening: closes the fd, ends iteration, rejects waiting
+   * `accept()` calls. Connections already handed out stay open and usable;
+   * ones accepted but not yet handed out are closed. Idempotent.
+   */
+  close(): void;
+  /** Keeps the process alive while listening (the default). */
+  ref(): void;
+  /** Lets the process exit even while listening. */
+  unref(): void;
+}
+
+/** A connection taken with the raw {@link accept4}. */
+export interface AcceptedSocket {
+  /** The connected fd; the caller owns it. */
+  readonly fd: number;
+  readonly remoteAddr: NetAddr;
+}

@@ -76,6 +76,12 @@ export interface Constants {
   readonly FD_CLOEXEC: number;
   readonly POLLIN: number;
   readonly POLLOUT: number;
+  readonly POLLERR: number;
+  readonly POLLHUP: number;
+  readonly POLLNVAL: number;
+  /** eventfd flags (Linux); 0 elsewhere. */
+  readonly EFD_NONBLOCK: number;
+  readonly EFD_CLOEXEC: number;
   readonly MSG_DONTWAIT: number;
 }
 

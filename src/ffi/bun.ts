@@ -45,5 +45,58 @@ export function loadSys(platform: PlatformTable): Sys {
     }
   }
   const errnoAddress = (lib.symbols[platform.errnoSymbol] as () => number)();
-  return errnoReturning(platform, name, raw as RawFunctions, () => read.i32(errnoAddress, 0));
+  const sys = errnoReturning(platform, name, raw as RawFunctions, () => read.i32(errnoAddress, 0));
+  return { ...sys, ...pollWorker(name) };
+}
+
+/**
+ * bun:ffi has no asynchronous calls, so a Worker makes the blocking poll(2)
+ * and posts the result back. The worker's source is inline so it survives
+ * bundling; it opens the same libc as the main thread.
+ */
+function workerSource(libcName: string): string {
+  return `import { dlopen } from "bun:ffi";
+const { symbols } = dlopen(${JSON.stringify(libcName)}, { poll: { args: ["ptr", "u64", "i32"], returns: "i32" } });
+self.onmessage = (event) => {
+  const { fds, count, timeout } = event.data;
+  const result = symbols.poll(fds, count, timeout);
+  self.postMessage({ result, fds });
+};
+`;
+}
+
+function pollWorker(libcName: string): Pick<Sys, "pollOffThread" | "setPollRef"> {
+  let worker: Worker | undefined;
+  let ref = true;
+  let pending: { fds: Uint8Array; resolve: (result: number) => void } | undefined;
+  const start = (): Worker => {
+    const url = URL.createObjectURL(new Blob([workerSource(libcName)], { type: "application/javascript" }));
+    const created = new Worker(url);
+    created.onmessage = (event: MessageEvent<{ result: number; fds: Uint8Array }>) => {
+      // The worker loads its source asynchronously: the URL must live until it answers.
+      URL.revokeObjectURL(url);
+      const call = pending;
+      pending = undefined;
+      call?.fds.set(event.data.fds);
+      call?.resolve(event.data.result);
+    };
+    if (!ref) created.unref();
+    return created;
+  };
+  return {
+    pollOffThread(fds, count, timeoutMs) {
+      if (pending) return Promise.reject(new Error("one off-thread poll at a time"));
+      worker ??= start();
+      const running = worker;
+      return new Promise<number>((resolve) => {
+        pending = { fds, resolve };
+        running.postMessage({ fds: fds.slice(), count, timeout: timeoutMs });
+      });
+    },
+    setPollRef(on) {
+      ref = on;
+      if (on) worker?.ref();
+      else worker?.unref();
+    },
+  };
 }

@@ -31,6 +31,13 @@ export function loadSys(platform: PlatformTable): Sys {
       optional: spec.optional === true,
     };
   }
+  // poll(2) again, as a nonblocking call: Deno runs it on a thread of its own and returns a Promise.
+  definitions.poll_off_thread = {
+    name: "poll",
+    parameters: ["buffer", "usize", "i32"],
+    result: "i32",
+    nonblocking: true,
+  };
   const { handle: lib, name } = openFirst(platform.libc, (n) => Deno.dlopen(n, definitions));
   const symbolsFound = lib.symbols as Record<string, unknown>;
   const errnoPointer = (symbolsFound[platform.errnoSymbol] as () => Deno.PointerValue)();
@@ -38,5 +45,11 @@ export function loadSys(platform: PlatformTable): Sys {
   const errnoView = new Deno.UnsafePointerView(errnoPointer);
   const raw: Record<string, unknown> = {};
   for (const symbol of Object.keys(symbols)) raw[symbol] = symbolsFound[symbol] ?? undefined;
-  return errnoReturning(platform, name, raw as RawFunctions, () => errnoView.getInt32());
+  const sys = errnoReturning(platform, name, raw as RawFunctions, () => errnoView.getInt32());
+  const pollOffThread = symbolsFound.poll_off_thread as (
+    fds: Uint8Array,
+    count: number,
+    timeout: number,
+  ) => Promise<number>;
+  return { ...sys, pollOffThread };
 }

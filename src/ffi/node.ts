@@ -4,6 +4,7 @@
  */
 import koffi, { type LibraryHandle } from "koffi";
 import type { PlatformTable } from "./_platform.ts";
+import type { WatchReadable } from "./readiness.ts";
 import { type CType, type SymbolSpec, symbols } from "./symbols.ts";
 import { errnoReturning, openFirst, type RawFunctions, type Sys } from "./sys.ts";
 
@@ -46,3 +47,32 @@ export function loadSys(platform: PlatformTable): Sys {
   for (const [symbol, spec] of Object.entries(symbols)) raw[symbol] = declare(lib, symbol, spec);
   return errnoReturning(platform, name, raw as RawFunctions, () => koffi.errno());
 }
+
+/**
+ * Readiness on Node's own event loop: koffi's poll handle is a libuv
+ * uv_poll_t, so no thread blocks and ref/unref work as for any handle.
+ */
+export const watchReadable: WatchReadable = (fd, onReadable) => {
+  const callback = (): void => onReadable();
+  const handle = koffi.node.poll(fd, { readable: true }, callback);
+  let closed = false;
+  return {
+    start: () => {
+      if (!closed) handle.start({ readable: true }, callback);
+    },
+    stop: () => {
+      if (!closed) handle.stop();
+    },
+    ref: () => {
+      if (!closed) handle.ref();
+    },
+    unref: () => {
+      if (!closed) handle.unref();
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      handle.close();
+    },
+  };
+};

@@ -52,4 +52,8 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   open: { params: ["buf", "i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count)
   read: { params: ["i32", "buf", "usize"], result: "isize" },
+  // ssize_t write(int fd, const void *buf, size_t count)
+  write: { params: ["i32", "buf", "usize"], result: "isize" },
+  // int eventfd(unsigned int initval, int flags): Linux only
+  eventfd: { params: ["u32", "i32"], result: "i32", optional: true },
 };

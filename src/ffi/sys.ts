@@ -32,6 +32,18 @@ export interface Sys {
   /** `path` is a NUL-terminated byte string. */
   open(path: Uint8Array, flags: number): number;
   read(fd: number, buf: Uint8Array, count: number): number;
+  write(fd: number, buf: Uint8Array, count: number): number;
+  /** Undefined where libc has no eventfd (anything but Linux). */
+  eventfd: ((initial: number, flags: number) => number) | undefined;
+  /**
+   * poll(2) run off the JavaScript thread, resolving with its result; -1
+   * when it failed (errno belongs to the other thread and is not read).
+   * `fds` must not be touched until the promise settles. Undefined where the
+   * runtime has a better way to watch fds (Node: the libuv loop).
+   */
+  pollOffThread: ((fds: Uint8Array, count: number, timeoutMs: number) => Promise<number>) | undefined;
+  /** Lets the process exit while an off-thread poll is pending (where the runtime can). */
+  setPollRef?: (ref: boolean) => void;
 }
 
 /** The functions a binding produces, before errno handling: raw C results. */
@@ -79,6 +91,9 @@ export function errnoReturning(
     geteuid: need("geteuid"),
     open: need("open"),
     read: need("read"),
+    write: need("write"),
+    eventfd: wrap("eventfd"),
+    pollOffThread: undefined,
   } as Sys;
 }
 

@@ -1,2 +1,174 @@
-// Bun reports its platform the Node way (process.platform, process.arch).
-export { hostPlatform } from "./node.ts";
+import { threadPoller } from "../socket/_poller.ts";
+import type { Conn, NetAddr } from "../types.ts";
+import type { Acceptor, AcceptorSink, RuntimeAdapter } from "./_adapter.ts";
+import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
+
+export { hostPlatform } from "./_process.ts";
+
+type BunSocket = Bun.Socket<BunDriver | undefined>;
+type Handlers = Bun.SocketHandler<BunDriver | undefined>;
+
+/**
+ * A Bun socket as a ConnDriver. Bun's write() may take only part of a
+ * chunk; the rest waits here for the drain callback, and FIN waits for it.
+ */
+class BunDriver implements ConnDriver {
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
+  readonly fd: number | undefined;
+  readonly #socket: BunSocket;
+  #events: ConnEvents | undefined;
+  #pending: Uint8Array[] = [];
+  #endRequested = false;
+
+  constructor(socket: BunSocket, fd: number | undefined) {
+    this.#socket = socket;
+    this.fd = fd;
+    this.localAddr = { transport: "tcp", hostname: socket.localAddress, port: socket.localPort };
+    this.remoteAddr = { transport: "tcp", hostname: socket.remoteAddress, port: socket.remotePort };
+  }
+
+  attach(events: ConnEvents): void {
+    this.#events = events;
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#pending.length > 0) {
+      this.#pending.push(chunk);
+      return false;
+    }
+    const written = this.#socket.write(chunk);
+    if (written >= chunk.length) return true;
+    this.#pending.push(chunk.subarray(Math.max(written, 0)));
+    return false;
+  }
+
+  end(): void {
+    if (this.#pending.length > 0) this.#endRequested = true;
+    else this.#socket.shutdown();
+  }
+
+  destroy(): void {
+    this.#pending = [];
+    this.#socket.terminate();
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    this.#socket.setNoDelay(noDelay);
+  }
+
+  setKeepAlive(keepAlive: boolean, initialDelayMs: number): void {
+    this.#socket.setKeepAlive(keepAlive, initialDelayMs);
+  }
+
+  onData(chunk: Uint8Array): void {
+    this.#events?.data(chunk);
+  }
+
+  onDrain(): void {
+    while (this.#pending.length > 0) {
+      const chunk = this.#pending[0] as Uint8Array;
+      const written = this.#socket.write(chunk);
+      if (written < chunk.length) {
+        this.#pending[0] = chunk.subarray(Math.max(written, 0));
+        return;
+      }
+      this.#pending.shift();
+    }
+    if (this.#endRequested) {
+      this.#endRequested = false;
+      this.#socket.shutdown();
+    }
+    this.#events?.drain();
+  }
+
+  onEnd(): void {
+    this.#events?.end();
+  }
+
+  onError(error: Error): void {
+    this.#events?.error(error);
+  }
+
+  onClose(): void {
+    this.#events?.close();
+  }
+}
+
+/** Socket callbacks shared by every connection; each socket's `data` is its driver. */
+const forwarding: Omit<Handlers, "open"> = {
+  data: (socket, chunk) => socket.data?.onData(chunk),
+  drain: (socket) => socket.data?.onDrain(),
+  end: (socket) => socket.data?.onEnd(),
+  error: (socket, error) => socket.data?.onError(error),
+  close: (socket) => socket.data?.onClose(),
+};
+
+/** Makes a connection's driver as soon as Bun opens it: paused, so the Conn pulls. */
+function openConn(socket: BunSocket, fd: number | undefined): Conn {
+  socket.pause();
+  const driver = new BunDriver(socket, fd);
+  socket.data = driver;
+  return connFromDriver(driver);
+}
+
+// Bun.listen and Bun.connect take an fd at run time; bun-types does not declare it.
+const listenOnFd = Bun.listen as unknown as (options: {
+  fd: number;
+  allowHalfOpen: boolean;
+  socket: Handlers;
+}) => Bun.TCPSocketListener<BunDriver | undefined>;
+const connectToFd = Bun.connect as unknown as (options: {
+  fd: number;
+  allowHalfOpen: boolean;
+  socket: Handlers;
+}) => Promise<BunSocket>;
+
+function serveBunFd(fd: number, sink: AcceptorSink): Acceptor {
+  const listener = listenOnFd({
+    fd,
+    allowHalfOpen: true,
+    socket: { ...forwarding, open: (socket) => sink.conn(openConn(socket, undefined)) },
+  });
+  return {
+    pause: () => {},
+    resume: () => {},
+    ref: () => listener.ref(),
+    unref: () => listener.unref(),
+    close: () => listener.stop(false),
+  };
+}
+
+function adoptBunFd(fd: number): Promise<Conn> {
+  return new Promise<Conn>((resolve, reject) => {
+    connectToFd({
+      fd,
+      allowHalfOpen: true,
+      socket: {
+        ...forwarding,
+        open: (socket) => resolve(openConn(socket, fd)),
+        connectError: (_socket, error) => reject(error),
+      },
+    }).catch(reject);
+  });
+}
+
+const unrefTimer = (timer: ReturnType<typeof setTimeout>): void => {
+  timer.unref();
+};
+
+/** Bun: Bun.listen and Bun.connect on fds; readiness from poll(2) in a Worker. */
+export const bunAdapter: RuntimeAdapter = {
+  serveNative: serveBunFd,
+  adopt: adoptBunFd,
+  watchReadable: (sys) => threadPoller(sys, { unrefTimer }),
+  unrefTimer,
+};

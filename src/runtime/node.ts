@@ -1,7 +1,15 @@
-import type { PlatformTable } from "../ffi/_platform.ts";
-import { platformTable } from "../ffi/platforms.ts";
+import { watchReadable } from "../ffi/node.ts";
+import type { RuntimeAdapter } from "./_adapter.ts";
+import { adoptNetFd, serveNetFd } from "./node-net.ts";
 
-/** The platform table for the running Node.js (or Node-compatible) process. */
-export function hostPlatform(): PlatformTable {
-  return platformTable(process.platform, process.arch);
-}
+export { hostPlatform } from "./_process.ts";
+
+/** Node: net.Server and net.Socket on fds, readiness on the libuv loop. */
+export const nodeAdapter: RuntimeAdapter = {
+  serveNative: serveNetFd,
+  adopt: adoptNetFd,
+  watchReadable: () => watchReadable,
+  unrefTimer: (timer) => {
+    timer.unref();
+  },
+};

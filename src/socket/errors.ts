@@ -80,3 +80,15 @@ export function check(sys: Sys, result: number, syscall: string, details?: Socke
   if (result >= 0) return result;
   throw socketError(sys, result, syscall, details);
 }
+
+/** Rejects accept() on a listener that was closed (a `for await` loop simply ends instead). */
+export class ListenerClosedError extends Error {
+  override readonly name: string = "ListenerClosedError";
+  readonly code: string = "ERR_LISTENER_CLOSED";
+
+  constructor(addr: { hostname: string; port: number }) {
+    super(
+      `the listener on ${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port} is closed`,
+    );
+  }
+}

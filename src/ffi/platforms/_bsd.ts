@@ -35,6 +35,11 @@ export const bsdConstants: Omit<
   FD_CLOEXEC: 1,
   POLLIN: 0x1,
   POLLOUT: 0x4,
+  POLLERR: 0x8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+  EFD_NONBLOCK: 0,
+  EFD_CLOEXEC: 0,
   MSG_DONTWAIT: 0x80,
 };
 

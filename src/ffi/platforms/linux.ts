@@ -36,6 +36,11 @@ const constants: Constants = {
   FD_CLOEXEC: 1,
   POLLIN: 0x1,
   POLLOUT: 0x4,
+  POLLERR: 0x8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+  EFD_NONBLOCK: 0x800,
+  EFD_CLOEXEC: 0x80000,
   MSG_DONTWAIT: 0x40,
 };
 

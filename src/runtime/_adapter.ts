@@ -1,0 +1,34 @@
+import type { WatchReadable } from "../ffi/readiness.ts";
+import type { Sys } from "../ffi/sys.ts";
+import type { Conn } from "../types.ts";
+
+/** Where an acceptor delivers connections. */
+export interface AcceptorSink {
+  /** A new connection (a promise where the runtime adopts asynchronously). */
+  conn(conn: Conn | Promise<Conn>): void;
+  /** The acceptor stopped for good. */
+  failed(error: Error): void;
+}
+
+/** A running acceptor's controls. */
+export interface Acceptor {
+  /** Stop taking connections for now (only the accept4 engine can). */
+  pause(): void;
+  resume(): void;
+  ref(): void;
+  unref(): void;
+  /** Stops accepting and closes the listening fd; accepted connections stay open. */
+  close(): void;
+}
+
+/** What each runtime provides to the listener; the only runtime-specific part of it. */
+export interface RuntimeAdapter {
+  /** Serves a listening fd with the runtime's own acceptor, which takes the fd over. */
+  serveNative(fd: number, sink: AcceptorSink): Acceptor;
+  /** Adopts a connected, non-blocking fd as a Conn; the Conn owns the fd afterwards. */
+  adopt(fd: number): Conn | Promise<Conn>;
+  /** The runtime's way to hear that an fd is readable. */
+  watchReadable(sys: Sys): WatchReadable;
+  /** Makes a timer stop holding the process. */
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void;
+}

@@ -1,0 +1,164 @@
+import type { Sys } from "../ffi/sys.ts";
+import { acceptLoop } from "../socket/accept.ts";
+import { ListenerClosedError } from "../socket/errors.ts";
+import { openSocket } from "../socket/open.ts";
+import type { Conn, Engine, Listener, ListenOptions, NetAddr, RawSocket } from "../types.ts";
+import type { Acceptor, AcceptorSink, RuntimeAdapter } from "./_adapter.ts";
+
+/** Connections accepted ahead of accept() calls before the accept4 engine stops accepting. */
+const MAX_QUEUED = 128;
+
+interface Waiter {
+  resolve(conn: Promise<Conn>): void;
+  reject(error: Error): void;
+}
+
+class QueueListener implements Listener {
+  readonly addr: NetAddr;
+  readonly fd: number;
+  readonly engine: Engine;
+  #acceptor: Acceptor;
+  #queue: Promise<Conn>[] = [];
+  #waiters: Waiter[] = [];
+  #closed = false;
+  #failure: Error | undefined;
+
+  constructor(raw: RawSocket, engine: Engine, start: (sink: AcceptorSink) => Acceptor) {
+    this.addr = raw.localAddr;
+    this.fd = raw.fd;
+    this.engine = engine;
+    this.#acceptor = start({
+      conn: (conn) => this.#deliver(Promise.resolve(conn)),
+      failed: (error) => {
+        this.#failure = error;
+        for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+      },
+    });
+  }
+
+  #deliver(conn: Promise<Conn>): void {
+    if (this.#closed) {
+      void conn.then(
+        (c) => c.close(),
+        () => {},
+      );
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      waiter.resolve(conn);
+      return;
+    }
+    // A rejected adoption is reported by accept(); until then it must not count as unhandled.
+    conn.catch(() => {});
+    this.#queue.push(conn);
+    if (this.#queue.length >= MAX_QUEUED) this.#acceptor.pause();
+  }
+
+  accept(): Promise<Conn> {
+    const next = this.#queue.shift();
+    if (next) {
+      if (this.#queue.length < MAX_QUEUED) this.#acceptor.resume();
+      return next;
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new ListenerClosedError(this.addr));
+    return new Promise<Conn>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Conn, void, undefined> {
+    for (;;) {
+      let conn: Conn;
+      try {
+        conn = await this.accept();
+      } catch (error) {
+        if (error instanceof ListenerClosedError) return;
+        throw error;
+      }
+      yield conn;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#acceptor.close();
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new ListenerClosedError(this.addr));
+    for (const conn of this.#queue.splice(0))
+      void conn.then(
+        (c) => c.close(),
+        () => {},
+      );
+  }
+
+  ref(): void {
+    this.#acceptor.ref();
+  }
+
+  unref(): void {
+    this.#acceptor.unref();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+function accept4Acceptor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, sink: AcceptorSink): Acceptor {
+  const loop = acceptLoop(
+    sys,
+    raw.fd,
+    {
+      accepted: (fd) => {
+        let conn: Conn | Promise<Conn>;
+        try {
+          conn = adapter.adopt(fd);
+        } catch (error) {
+          sys.close(fd);
+          conn = Promise.reject(error);
+        }
+        sink.conn(conn);
+      },
+      failed: sink.failed,
+    },
+    { watchReadable: adapter.watchReadable(sys), unrefTimer: adapter.unrefTimer },
+  );
+  return {
+    pause: loop.pause,
+    resume: loop.resume,
+    ref: loop.ref,
+    unref: loop.unref,
+    close: () => {
+      loop.close();
+      raw.close();
+    },
+  };
+}
+
+/** Opens a socket in the group and starts accepting with the chosen engine. */
+export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions): Listener {
+  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  const { engine = "native", ...socketOptions } = options;
+  if (engine !== "native" && engine !== "accept4") {
+    throw new TypeError(`options.engine must be "native" or "accept4", got ${JSON.stringify(engine)}`);
+  }
+  if (socketOptions.transport !== undefined && socketOptions.transport !== "tcp") {
+    throw new TypeError('listen() is for TCP; use listenDatagram() for "udp"');
+  }
+  const raw = openSocket(sys, socketOptions);
+  try {
+    return new QueueListener(raw, engine, (sink) => {
+      if (engine === "accept4") return accept4Acceptor(sys, adapter, raw, sink);
+      const fd = raw.release();
+      try {
+        return adapter.serveNative(fd, sink);
+      } catch (error) {
+        sys.close(fd);
+        throw error;
+      }
+    });
+  } catch (error) {
+    raw.close();
+    throw error;
+  }
+}

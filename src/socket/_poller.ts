@@ -1,0 +1,126 @@
+import type { FdWatch, WatchReadable } from "../ffi/readiness.ts";
+import type { Sys } from "../ffi/sys.ts";
+
+/** How long an unref'd poll may hold the process (Deno: a pending FFI call keeps it alive). */
+const UNREF_POLL_MS = 200;
+/** Pause after a failed off-thread poll (its errno is not ours to read; usually EINTR). */
+const RETRY_MS = 10;
+
+interface Entry {
+  readonly fd: number;
+  readonly onReadable: () => void;
+  started: boolean;
+  referenced: boolean;
+  closed: boolean;
+}
+
+/** What a runtime without an fd watcher of its own gives the thread poller. */
+export interface ThreadPollerOptions {
+  /** Makes a timer stop holding the process (Deno.unrefTimer, or timeout.unref()). */
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void;
+}
+
+const perSys = new WeakMap<Sys, WatchReadable>();
+
+/**
+ * Watches fds by running poll(2) off the JavaScript thread (Sys.pollOffThread)
+ * over every started watch plus an eventfd that wakes the call when the set
+ * changes. One poll is in flight per process, however many listeners there are.
+ */
+export function threadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadable {
+  let poller = perSys.get(sys);
+  if (poller === undefined) {
+    poller = createThreadPoller(sys, options);
+    perSys.set(sys, poller);
+  }
+  return poller;
+}
+
+function createThreadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadable {
+  const { pollOffThread: offThread, eventfd } = sys;
+  if (offThread === undefined || eventfd === undefined) {
+    throw new Error("this platform has no off-thread poll with an eventfd: the accept4 engine is unavailable");
+  }
+  const pollOffThread = offThread;
+  const c = sys.platform.constants;
+  const layout = sys.platform.layouts.pollfd;
+  const wakeFd = eventfd(0, c.EFD_NONBLOCK | c.EFD_CLOEXEC);
+  if (wakeFd < 0) throw new Error(`eventfd failed with errno ${-wakeFd}`);
+  const wakeValue = new Uint8Array(8);
+  new DataView(wakeValue.buffer).setBigUint64(0, 1n, sys.platform.littleEndian);
+  const drainBuffer = new Uint8Array(8);
+  const entries = new Set<Entry>();
+  let running = false;
+  let inFlight = false;
+
+  const wake = (): void => {
+    if (inFlight) sys.write(wakeFd, wakeValue, 8);
+  };
+  const changed = (): void => {
+    if (!running) {
+      running = true;
+      void loop();
+    } else {
+      wake();
+    }
+  };
+  const pause = (ms: number, referenced: boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      if (!referenced) options.unrefTimer(timer);
+    });
+
+  async function loop(): Promise<void> {
+    for (;;) {
+      const armed = [...entries].filter((e) => e.started && !e.closed);
+      if (armed.length === 0) break;
+      const referenced = armed.some((e) => e.referenced);
+      sys.setPollRef?.(referenced);
+      const fds = new Uint8Array(layout.size * (armed.length + 1));
+      const view = new DataView(fds.buffer);
+      [wakeFd, ...armed.map((e) => e.fd)].forEach((fd, i) => {
+        view.setInt32(i * layout.size + layout.fd.offset, fd, true);
+        view.setInt16(i * layout.size + layout.events.offset, c.POLLIN, true);
+      });
+      const timeout = referenced || sys.setPollRef ? -1 : UNREF_POLL_MS;
+      inFlight = true;
+      const ready = await pollOffThread(fds, armed.length + 1, timeout);
+      inFlight = false;
+      if (ready < 0) {
+        await pause(RETRY_MS, referenced);
+        continue;
+      }
+      if (view.getInt16(layout.revents.offset, true) !== 0) sys.read(wakeFd, drainBuffer, 8);
+      armed.forEach((entry, i) => {
+        const revents = view.getInt16((i + 1) * layout.size + layout.revents.offset, true);
+        if (revents !== 0 && entry.started && !entry.closed) entry.onReadable();
+      });
+      // Unreferenced and idle: yield through an unref'd timer so the process may exit here.
+      if (ready === 0 && !referenced) await pause(0, false);
+    }
+    running = false;
+  }
+
+  return (fd: number, onReadable: () => void): FdWatch => {
+    const entry: Entry = { fd, onReadable, started: true, referenced: true, closed: false };
+    entries.add(entry);
+    changed();
+    const set = (key: "started" | "referenced", value: boolean): void => {
+      if (entry.closed || entry[key] === value) return;
+      entry[key] = value;
+      changed();
+    };
+    return {
+      start: () => set("started", true),
+      stop: () => set("started", false),
+      ref: () => set("referenced", true),
+      unref: () => set("referenced", false),
+      close: () => {
+        if (entry.closed) return;
+        entry.closed = true;
+        entries.delete(entry);
+        changed();
+      },
+    };
+  };
+}
