@@ -36,6 +36,8 @@ export interface Layouts {
   readonly sockaddrIn6: SockaddrLayout;
   readonly sockaddrStorage: number;
   readonly socklen: number;
+  /** `struct rlimit`: two rlim_t (64-bit on every supported target). */
+  readonly rlimit: { readonly size: number; readonly cur: Field; readonly max: Field };
   readonly pollfd: { readonly size: number; readonly fd: Field; readonly events: Field; readonly revents: Field };
   /** `struct epoll_event`: packed (12 bytes) on x86_64, 16 bytes elsewhere. Linux only. */
   readonly epollEvent?: { readonly size: number; readonly events: Field; readonly data: Field };
@@ -79,6 +81,10 @@ export interface Constants {
   readonly POLLERR: number;
   readonly POLLHUP: number;
   readonly POLLNVAL: number;
+  readonly RLIMIT_NOFILE: number;
+  readonly SHUT_RD: number;
+  readonly SHUT_WR: number;
+  readonly SHUT_RDWR: number;
   /** eventfd flags (Linux); 0 elsewhere. */
   readonly EFD_NONBLOCK: number;
   readonly EFD_CLOEXEC: number;

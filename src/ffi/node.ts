@@ -53,7 +53,19 @@ export function loadSys(platform: PlatformTable): Sys {
  * uv_poll_t, so no thread blocks and ref/unref work as for any handle.
  */
 export const watchReadable: WatchReadable = (fd, onReadable) => {
-  const callback = (): void => onReadable();
+  // koffi calls back straight from libuv, outside Node's callback scope, so
+  // promises settled there would wait for some later event to run their
+  // reactions. setImmediate runs the work inside a proper callback instead.
+  let scheduled = false;
+  const run = (): void => {
+    scheduled = false;
+    if (!closed) onReadable();
+  };
+  const callback = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(run);
+  };
   const handle = koffi.node.poll(fd, { readable: true }, callback);
   let closed = false;
   return {

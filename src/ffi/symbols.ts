@@ -40,6 +40,8 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   getsockname: { params: ["i32", "buf", "buf"], result: "i32" },
   // int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
   getpeername: { params: ["i32", "buf", "buf"], result: "i32" },
+  // int shutdown(int fd, int how)
+  shutdown: { params: ["i32", "i32"], result: "i32" },
   // int close(int fd)
   close: { params: ["i32"], result: "i32" },
   // int fcntl(int fd, int cmd, ... /* int arg */)
@@ -54,6 +56,8 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   read: { params: ["i32", "buf", "usize"], result: "isize" },
   // ssize_t write(int fd, const void *buf, size_t count)
   write: { params: ["i32", "buf", "usize"], result: "isize" },
+  // int getrlimit(int resource, struct rlimit *rlim)
+  getrlimit: { params: ["i32", "buf"], result: "i32" },
   // int eventfd(unsigned int initval, int flags): Linux only
   eventfd: { params: ["u32", "i32"], result: "i32", optional: true },
 };

@@ -24,6 +24,7 @@ export interface Sys {
   accept4: ((fd: number, addr: Uint8Array | null, length: Uint8Array | null, flags: number) => number) | undefined;
   getsockname(fd: number, addr: Uint8Array, length: Uint8Array): number;
   getpeername(fd: number, addr: Uint8Array, length: Uint8Array): number;
+  shutdown(fd: number, how: number): number;
   close(fd: number): number;
   /** fcntl with an int argument (F_GETFL ignores it). */
   fcntl(fd: number, cmd: number, arg: number): number;
@@ -33,6 +34,8 @@ export interface Sys {
   open(path: Uint8Array, flags: number): number;
   read(fd: number, buf: Uint8Array, count: number): number;
   write(fd: number, buf: Uint8Array, count: number): number;
+  /** `limit` is a struct rlimit (layouts.rlimit). */
+  getrlimit(resource: number, limit: Uint8Array): number;
   /** Undefined where libc has no eventfd (anything but Linux). */
   eventfd: ((initial: number, flags: number) => number) | undefined;
   /**
@@ -85,6 +88,7 @@ export function errnoReturning(
     accept4: wrap("accept4"),
     getsockname: need("getsockname"),
     getpeername: need("getpeername"),
+    shutdown: need("shutdown"),
     close: need("close"),
     fcntl: need("fcntl"),
     poll: need("poll"),
@@ -92,6 +96,7 @@ export function errnoReturning(
     open: need("open"),
     read: need("read"),
     write: need("write"),
+    getrlimit: need("getrlimit"),
     eventfd: wrap("eventfd"),
     pollOffThread: undefined,
   } as Sys;

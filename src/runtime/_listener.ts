@@ -130,6 +130,10 @@ function accept4Acceptor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, sink
     unref: loop.unref,
     close: () => {
       loop.close();
+      // A poll on another thread may hold the socket open a moment after
+      // close(); shutting it down first stops listening at once, so new
+      // connections are refused rather than queued and then reset.
+      sys.shutdown(raw.fd, sys.platform.constants.SHUT_RD);
       raw.close();
     },
   };

@@ -67,10 +67,26 @@ export interface AcceptLoopOptions {
 }
 
 /**
+ * The fd number at which the loop stops accepting for a while, leaving the
+ * runtime fds for its own needs (some runtimes abort when they find none).
+ * Linux hands out the lowest free fd, so receiving fd N means N fds are open.
+ */
+function fdCeiling(sys: Sys): number {
+  const { layouts, constants, littleEndian } = sys.platform;
+  const limit = new Uint8Array(layouts.rlimit.size);
+  if (sys.getrlimit(constants.RLIMIT_NOFILE, limit) < 0) return Number.POSITIVE_INFINITY;
+  const soft = new DataView(limit.buffer).getBigUint64(layouts.rlimit.cur.offset, littleEndian);
+  if (soft >= BigInt(Number.MAX_SAFE_INTEGER)) return Number.POSITIVE_INFINITY;
+  const cur = Number(soft);
+  return cur - Math.min(64, Math.floor(cur / 8));
+}
+
+/**
  * Accepts with accept4 whenever `fd` is readable, draining the queue on
  * each wake-up. Out of fds (EMFILE, ENFILE, ENOBUFS, ENOMEM), it stops
  * watching and retries after a growing pause: the connection stays queued
- * in the kernel, the process stays responsive, and nothing spins.
+ * in the kernel, the process stays responsive, and nothing spins. It also
+ * pauses so before the process is out of fds (see fdCeiling).
  */
 export function acceptLoop(sys: Sys, fd: number, sink: AcceptSink, options: AcceptLoopOptions): AcceptLoop {
   const c = sys.platform.constants;
@@ -78,6 +94,7 @@ export function acceptLoop(sys: Sys, fd: number, sink: AcceptSink, options: Acce
   const retry = new Set(["EINTR", "ECONNABORTED"].map((name) => errnoNumber(sys, name)));
   const starved = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"].map((name) => errnoNumber(sys, name)));
   const eagain = errnoNumber(sys, "EAGAIN");
+  const ceiling = fdCeiling(sys);
   let paused = false;
   let closed = false;
   let referenced = true;
@@ -88,8 +105,12 @@ export function acceptLoop(sys: Sys, fd: number, sink: AcceptSink, options: Acce
     while (!paused && !closed && backoffTimer === undefined) {
       const result = attempt(sys, fd, flags);
       if ("fd" in result) {
-        backoffMs = 0;
         sink.accepted(result.fd, result.remoteAddr);
+        if (result.fd >= ceiling) {
+          backOff();
+          return;
+        }
+        backoffMs = 0;
       } else if (result.errno === eagain) {
         return;
       } else if (retry.has(result.errno)) {

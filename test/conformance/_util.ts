@@ -42,22 +42,48 @@ export function httpBody(port: number, hostname = "127.0.0.1", timeoutMs = 5000)
   });
 }
 
+/** Connects, optionally sends `request`, and resolves with everything the server sends before closing. */
+export function rawBody(port: number, hostname = "127.0.0.1", request?: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: hostname });
+    let text = "";
+    const timer = setTimeout(() => socket.destroy(new Error(`no answer from ${hostname}:${port}`)), timeoutMs);
+    socket.setEncoding("latin1");
+    socket.on("connect", () => {
+      if (request !== undefined) socket.write(request);
+    });
+    socket.on("data", (chunk: string) => {
+      text += chunk;
+    });
+    socket.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on("end", () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(text);
+    });
+  });
+}
+
 /**
  * Makes `total` connections (at most `concurrency` at a time) and counts
- * which server answered each.
+ * which server answered each; `ask` makes one request (HTTP by default).
  */
 export async function spread(
   port: number,
   total: number,
   hostname = "127.0.0.1",
   concurrency = 16,
+  ask: (port: number, hostname: string) => Promise<string> = httpBody,
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < total) {
       next++;
-      const id = await httpBody(port, hostname);
+      const id = await ask(port, hostname);
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
   };
@@ -74,8 +100,16 @@ export interface ChildReport {
 
 export interface Child {
   readonly report: ChildReport;
+  readonly pid: number;
+  /** Resolves with the exit code when the child exits. */
+  readonly exited: Promise<number | null>;
+  /** Sends a line to the child's stdin. */
+  send(line: string): void;
+  /** The next line the child prints after its report. */
+  nextLine(timeoutMs?: number): Promise<string>;
   /** Closes the child's stdin (its signal to stop) and waits for it to exit. */
   stop(): Promise<number | null>;
+  kill(): void;
 }
 
 const childScript = new URL("./child.ts", import.meta.url).pathname;
@@ -83,10 +117,16 @@ const childScript = new URL("./child.ts", import.meta.url).pathname;
 /**
  * Runs test/conformance/child.ts on this same runtime. With `uid`, the
  * child runs as that user (and group) through setpriv, with a private
- * writable HOME and cache directories.
+ * writable HOME and cache directories. `prefix` runs the child under a
+ * wrapper command, such as prlimit.
  */
-export async function startChild(host: Host, args: readonly string[], uid?: number): Promise<Child> {
-  let argv = host.command(childScript, args);
+export async function startChild(
+  host: Host,
+  args: readonly string[],
+  uid?: number,
+  prefix: readonly string[] = [],
+): Promise<Child> {
+  let argv = [...prefix, ...host.command(childScript, args)];
   const env: Record<string, string | undefined> = { ...process.env };
   if (uid !== undefined) {
     const home = mkdtempSync(join(tmpdir(), "reuseport-user-"));
@@ -102,23 +142,49 @@ export async function startChild(host: Host, args: readonly string[], uid?: numb
   });
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const report = await new Promise<ChildReport>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child gave no report in 20 s; stderr: ${stderr}`)), 20_000);
-    lines.once("line", (line) => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(line) as ChildReport);
-      } catch {
-        reject(new Error(`child printed ${JSON.stringify(line)}; stderr: ${stderr}`));
-      }
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`child exited (${code}) before reporting; stderr: ${stderr}`));
-    });
+  const buffered: string[] = [];
+  let lineWaiter: ((line: string) => void) | undefined;
+  lines.on("line", (line) => {
+    if (lineWaiter) {
+      const waiter = lineWaiter;
+      lineWaiter = undefined;
+      waiter(line);
+    } else {
+      buffered.push(line);
+    }
   });
+  const nextLine = (timeoutMs = 20_000): Promise<string> => {
+    const line = buffered.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`child printed nothing in ${timeoutMs} ms; stderr: ${stderr}`)),
+        timeoutMs,
+      );
+      lineWaiter = (text) => {
+        clearTimeout(timer);
+        resolve(text);
+      };
+      exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`child exited (${code}); stderr: ${stderr}`));
+      });
+    });
+  };
+  const first = await nextLine();
+  let report: ChildReport;
+  try {
+    report = JSON.parse(first) as ChildReport;
+  } catch {
+    throw new Error(`child printed ${JSON.stringify(first)}; stderr: ${stderr}`);
+  }
   return {
     report,
+    pid: child.pid ?? -1,
+    exited,
+    send: (line) => child.stdin?.write(`${line}\n`),
+    nextLine,
+    kill: () => child.kill("SIGKILL"),
     stop: async () => {
       child.stdin?.end();
       const code = await exited;

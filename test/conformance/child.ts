@@ -1,7 +1,14 @@
-// A worker process for cross-process scenarios. Usage:
+// A worker process for cross-process scenarios. Prints one JSON report line,
+// then follows stdin: it stops when stdin closes.
+//
 //   child.ts <port> [--no-reuseport] [--serve <id>] [--hostname <ip>]
-// Opens one socket with the library, prints one JSON report line, serves
-// HTTP on it if asked, and exits when its stdin closes.
+//     openSocket; with --serve, the runtime's HTTP server answers <id>.
+//   child.ts listen <port> <engine> (--serve <id> | --hold | --unref | --ref)
+//     listen(); --serve answers <id> on every connection and closes it;
+//     --hold keeps every connection open until the line "release" (then
+//     answers "ok"); --unref unrefs the listener and waits for nothing;
+//     --ref just keeps listening.
+import type { Conn, Listener } from "../../src/node.ts";
 import { loadForRuntime } from "./_library.ts";
 import type { ChildReport } from "./_util.ts";
 
@@ -11,35 +18,90 @@ const flag = (name: string): string | undefined => {
   return at === -1 ? undefined : args[at + 1];
 };
 const { lib, host } = await loadForRuntime();
-const print = (report: ChildReport): void => {
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+const print = (report: ChildReport | string): void => {
+  process.stdout.write(`${typeof report === "string" ? report : JSON.stringify(report)}\n`);
 };
-
-let stopServing = async (): Promise<void> => {};
-try {
-  const socket = lib.openSocket({
-    port: Number(args[0]),
-    hostname: flag("--hostname") ?? "127.0.0.1",
-    reusePort: !args.includes("--no-reuseport"),
-  });
-  const id = flag("--serve");
-  if (id === undefined) {
-    stopServing = async () => socket.close();
-  } else {
-    const served = await host.serveFd(socket.release(), id);
-    stopServing = () => served.close();
-  }
-  print({ ok: true, port: socket.localAddr.port });
-} catch (error) {
+const failure = (error: unknown): ChildReport => {
   const e = error as Error & { code?: string; reason?: string; ownerUid?: number };
-  print({
+  return {
     ok: false,
     error: { name: e.name, code: e.code, reason: e.reason, ownerUid: e.ownerUid, message: e.message },
-  });
+  };
+};
+
+async function answer(conn: Conn, text: string): Promise<void> {
+  const writer = conn.writable.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
 }
 
-process.stdin.resume();
-process.stdin.on("end", async () => {
-  await stopServing();
-  process.exit(0);
-});
+let stop = async (): Promise<void> => {};
+let onLine = (_line: string): void => {};
+
+if (args[0] === "listen") {
+  let listener: Listener | undefined;
+  try {
+    listener = lib.listen({ hostname: "127.0.0.1", port: Number(args[1]), engine: args[2] as "native" | "accept4" });
+    print({ ok: true, port: listener.addr.port });
+  } catch (error) {
+    print(failure(error));
+  }
+  if (listener) {
+    const running = listener;
+    const id = flag("--serve");
+    const held: Conn[] = [];
+    let holding = args.includes("--hold");
+    onLine = (line) => {
+      if (line !== "release") return;
+      holding = false;
+      for (const conn of held.splice(0)) conn.close();
+      print("released");
+    };
+    if (args.includes("--unref")) running.unref();
+    if (id !== undefined || holding) {
+      void (async () => {
+        for await (const conn of running) {
+          if (holding) held.push(conn);
+          else void answer(conn, id ?? "ok").catch(() => conn.close());
+        }
+      })();
+    }
+    stop = async () => running.close();
+  }
+} else {
+  try {
+    const socket = lib.openSocket({
+      port: Number(args[0]),
+      hostname: flag("--hostname") ?? "127.0.0.1",
+      reusePort: !args.includes("--no-reuseport"),
+    });
+    const id = flag("--serve");
+    if (id === undefined) {
+      stop = async () => socket.close();
+    } else {
+      const served = await host.serveFd(socket.release(), id);
+      stop = () => served.close();
+    }
+    print({ ok: true, port: socket.localAddr.port });
+  } catch (error) {
+    print(failure(error));
+  }
+}
+
+if (!args.includes("--unref")) {
+  let pending = "";
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", (chunk: string) => {
+    pending += chunk;
+    let newline = pending.indexOf("\n");
+    while (newline !== -1) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf("\n");
+    }
+  });
+  process.stdin.on("end", async () => {
+    await stop();
+    process.exit(0);
+  });
+}

@@ -38,6 +38,10 @@ export const bsdConstants: Omit<
   POLLERR: 0x8,
   POLLHUP: 0x10,
   POLLNVAL: 0x20,
+  RLIMIT_NOFILE: 8,
+  SHUT_RD: 0,
+  SHUT_WR: 1,
+  SHUT_RDWR: 2,
   EFD_NONBLOCK: 0,
   EFD_CLOEXEC: 0,
   MSG_DONTWAIT: 0x80,
@@ -62,6 +66,7 @@ export const bsdLayouts: Layouts = {
   },
   sockaddrStorage: 128,
   socklen: 4,
+  rlimit: { size: 16, cur: { offset: 0, size: 8 }, max: { offset: 8, size: 8 } },
   pollfd: { size: 8, fd: { offset: 0, size: 4 }, events: { offset: 4, size: 2 }, revents: { offset: 6, size: 2 } },
 };
 

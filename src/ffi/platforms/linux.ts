@@ -39,6 +39,10 @@ const constants: Constants = {
   POLLERR: 0x8,
   POLLHUP: 0x10,
   POLLNVAL: 0x20,
+  RLIMIT_NOFILE: 7,
+  SHUT_RD: 0,
+  SHUT_WR: 1,
+  SHUT_RDWR: 2,
   EFD_NONBLOCK: 0x800,
   EFD_CLOEXEC: 0x80000,
   MSG_DONTWAIT: 0x40,
@@ -61,6 +65,7 @@ const commonLayouts: Omit<Layouts, "epollEvent"> = {
   },
   sockaddrStorage: 128,
   socklen: 4,
+  rlimit: { size: 16, cur: { offset: 0, size: 8 }, max: { offset: 8, size: 8 } },
   pollfd: { size: 8, fd: { offset: 0, size: 4 }, events: { offset: 4, size: 2 }, revents: { offset: 6, size: 2 } },
 };
 
