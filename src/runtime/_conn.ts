@@ -34,6 +34,9 @@ export interface ConnDriver {
   setKeepAlive(keepAlive: boolean, initialDelayMs: number): void;
 }
 
+/** Bytes read ahead of the reader before the socket is paused. */
+const READ_AHEAD = 64 * 1024;
+
 class ClosedConnError extends Error {
   readonly code = "ERR_SOCKET_CLOSED";
   override readonly name = "ClosedConnError";
@@ -68,8 +71,8 @@ class StreamConn implements Conn {
           driver.pause();
         },
       },
-      // One chunk ahead at most: the socket is paused whenever the queue is full.
-      { highWaterMark: 1 },
+      // Up to 64 KiB read ahead: beyond that the socket is paused until the reader catches up.
+      new ByteLengthQueuingStrategy({ highWaterMark: READ_AHEAD }),
     );
     this.writable = new WritableStream<Uint8Array>(
       {

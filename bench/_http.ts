@@ -1,0 +1,41 @@
+// The minimal HTTP/1.1 responder every benchmark server shares, so the
+// library and each runtime's own listener run the same per-request work.
+
+/** What a benchmark server does with each connection. */
+export type Workload = "keepalive" | "close" | "echo";
+
+/** The response to every request: small and fixed, so the transport is what is measured. */
+export const RESPONSE: Uint8Array = new TextEncoder().encode(
+  "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok",
+);
+
+/** Counts complete requests (header blocks ending in CRLF CRLF) across chunk boundaries. */
+export class RequestCounter {
+  #matched = 0;
+
+  /** How many requests end inside this chunk. */
+  count(chunk: Uint8Array): number {
+    let requests = 0;
+    for (const byte of chunk) {
+      const expected = this.#matched % 2 === 0 ? 13 : 10;
+      if (byte === expected) {
+        this.#matched++;
+        if (this.#matched === 4) {
+          requests++;
+          this.#matched = 0;
+        }
+      } else {
+        this.#matched = byte === 13 ? 1 : 0;
+      }
+    }
+    return requests;
+  }
+}
+
+/** `n` responses in one buffer, so pipelined requests cost one write. */
+export function responses(n: number): Uint8Array {
+  if (n === 1) return RESPONSE;
+  const out = new Uint8Array(RESPONSE.length * n);
+  for (let i = 0; i < n; i++) out.set(RESPONSE, i * RESPONSE.length);
+  return out;
+}

@@ -1,0 +1,118 @@
+// Requests per second on Node 20, Node 26, Bun and Deno: each runtime's own
+// listener against the library's native and accept4 engines, for HTTP/1.1
+// keep-alive and HTTP/1.1 connection-per-request driven by wrk, and raw echo
+// driven by bench/echo-load.c (compiled here with cc).
+// Run: npm run bench:http [runtime…]   (installs wrk from Debian's packages if missing)
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { type RuntimeId, root, runtimes, runtimeVersion } from "../test/_runtimes.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const TARGETS = { "library-native": 0.97, "library-accept4": 0.85 } as const;
+const workloads = ["keepalive", "close", "echo"] as const;
+const variants = ["native", "library-native", "library-accept4"] as const;
+
+function has(command: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** wrk from Debian's packages; the echo client compiled from bench/echo-load.c. */
+function prepareTools(): string {
+  if (!has("wrk")) {
+    console.log("installing wrk from Debian's packages…");
+    execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+    execFileSync("apt-get", ["install", "-y", "-qq", "wrk"], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+  }
+  const echoLoad = join(mkdtempSync(join(tmpdir(), "reuseport-bench-")), "echo-load");
+  execFileSync("cc", ["-O2", "-o", echoLoad, join(root, "bench/echo-load.c")], { stdio: "inherit" });
+  return echoLoad;
+}
+
+async function startServer(
+  id: RuntimeId,
+  variant: string,
+  workload: string,
+): Promise<{ port: number; child: ChildProcess }> {
+  const argv = runtimes[id].argv(join(root, "bench/_http-server.ts"), [variant, workload]);
+  // Deno keeps reusePort on its own listener behind --unstable-net.
+  if (id === "deno") argv.splice(2, 0, "--unstable-net");
+  const [command, ...args] = argv as [string, ...string[]];
+  const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`${id} ${variant} server exited (${code})`)));
+  });
+  return { port: Number(line), child };
+}
+
+function measure(port: number, workload: string, echoLoad: string): number {
+  const output =
+    workload === "echo"
+      ? execFileSync(echoLoad, [String(port), String(CONNECTIONS), String(SECONDS)], { encoding: "utf8" })
+      : execFileSync(
+          "wrk",
+          [
+            "-t1",
+            `-c${CONNECTIONS}`,
+            `-d${SECONDS}s`,
+            ...(workload === "close" ? ["-H", "Connection: close"] : []),
+            `http://127.0.0.1:${port}/`,
+          ],
+          { encoding: "utf8" },
+        );
+  const match = output.match(/Requests\/sec:\s+([\d.]+)/);
+  if (!match) throw new Error(`no rate in:\n${output}`);
+  if (/Non-2xx|Socket errors/.test(output)) console.error(output);
+  return Number(match[1]);
+}
+
+const echoLoad = prepareTools();
+const only = process.argv.slice(2) as RuntimeId[];
+const ids = only.length > 0 ? only : (Object.keys(runtimes) as RuntimeId[]);
+const rows: string[] = [];
+let missed = 0;
+for (const id of ids) {
+  const version = runtimeVersion(runtimes[id]);
+  for (const workload of workloads) {
+    const rates: Record<string, number> = {};
+    for (const variant of variants) {
+      const { port, child } = await startServer(id, variant, workload);
+      try {
+        rates[variant] = measure(port, workload, echoLoad);
+      } finally {
+        child.kill();
+      }
+    }
+    const base = rates.native ?? 1;
+    const cells = variants.slice(1).map((variant) => {
+      const ratio = (rates[variant] ?? 0) / base;
+      const target = TARGETS[variant as keyof typeof TARGETS];
+      if (ratio < target) missed++;
+      return `${Math.round(rates[variant] ?? 0)} (${ratio.toFixed(2)}×${ratio < target ? " ✗" : ""})`;
+    });
+    const row = `| ${id} ${version} | ${workload} | ${Math.round(base)} | ${cells.join(" | ")} |`;
+    console.log(row);
+    rows.push(row);
+  }
+}
+console.log(
+  `\n${CONNECTIONS} connections, ${SECONDS} s per cell, on 127.0.0.1: wrk -t1 for HTTP, bench/echo-load.c for echo`,
+);
+console.log("requests (or echo round trips) per second, and the ratio to the runtime's own listener");
+console.log("targets: native engine ≥ 0.97×, accept4 engine ≥ 0.85× (✗ marks a miss)\n");
+console.log("| runtime | workload | runtime's listener | library, native engine | library, accept4 engine |");
+console.log("|---|---|---|---|---|");
+for (const row of rows) console.log(row);
+process.exitCode = missed === 0 ? 0 : 1;
