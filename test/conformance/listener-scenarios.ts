@@ -112,6 +112,14 @@ const knownStarvationIssues: Record<string, "spins" | "dies"> = {
   "deno/native": "dies",
 };
 
+/** A listener with one connection: the client end and the server's Conn. */
+async function acceptedPair(ctx: Context, engine: Engine): Promise<{ listener: Listener; client: Socket; conn: Conn }> {
+  const listener = listenOn(ctx, engine);
+  const accepted = listener.accept();
+  const client = await connected(listener.addr.port);
+  return { listener, client, conn: await accepted };
+}
+
 /** The listener scenarios, named for one engine. */
 export function listenerScenarios(engine: Engine): Scenario[] {
   const scenario = (name: string, run: Scenario["run"]): Scenario => ({ name: `[${engine}] ${name}`, run });
@@ -138,10 +146,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       listener.close();
     }),
     scenario("64 MiB each way at once, checksummed", async (ctx) => {
-      const listener = listenOn(ctx, engine);
-      const accepted = listener.accept();
-      const client = await connected(listener.addr.port);
-      const conn = await accepted;
+      const { listener, client, conn } = await acceptedPair(ctx, engine);
       const clientReceived = readToEnd(client);
       const [serverGot, serverSent, clientSent] = await Promise.all([
         readAllHashed(conn),
@@ -190,10 +195,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       listener.close();
     }),
     scenario("the server half-closes while paused and still reads all the peer sends", async (ctx) => {
-      const listener = listenOn(ctx, engine);
-      const accepted = listener.accept();
-      const client = await connected(listener.addr.port);
-      const conn = await accepted;
+      const { listener, client, conn } = await acceptedPair(ctx, engine);
       const greeting = readToEnd(client);
       const clientSent = clientSend(client, 16 * MiB);
       const reader = conn.readable.getReader();
@@ -219,10 +221,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       listener.close();
     }),
     scenario("a slow reader holds the sender back instead of buffering", async (ctx) => {
-      const listener = listenOn(ctx, engine);
-      const accepted = listener.accept();
-      const client = await connected(listener.addr.port);
-      const conn = await accepted;
+      const { listener, client, conn } = await acceptedPair(ctx, engine);
       // The client pushes as fast as TCP lets it for a second while the server reads 10 chunks.
       let sent = 0;
       let stop = false;
@@ -271,10 +270,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       await assert.rejects(rawBody(listener.addr.port), /ECONNREFUSED/);
     }),
     scenario("close() leaves accepted connections open and usable", async (ctx) => {
-      const listener = listenOn(ctx, engine);
-      const accepted = listener.accept();
-      const client = await connected(listener.addr.port);
-      const conn = await accepted;
+      const { listener, client, conn } = await acceptedPair(ctx, engine);
       await listener[Symbol.asyncDispose]();
       await assert.rejects(rawBody(listener.addr.port), /ECONNREFUSED/);
       const echoed = conn.readable.pipeTo(conn.writable);
