@@ -1,5 +1,7 @@
 // One benchmark server on the runtime running this file. Prints its port.
-//   _http-server.ts <native|library-native|library-accept4> <keepalive|close|echo>
+//   _http-server.ts <native|library-fd|library-native|library-accept4> <keepalive|close|echo>
+// native: the runtime's own listener; library-fd: the runtime's own server on
+// an openSocket() fd; library-native / library-accept4: listen() and Conn.
 import type { Conn } from "../src/node.ts";
 import { loadForRuntime, runtimeName } from "../test/conformance/_library.ts";
 import { RequestCounter, responses, type Workload } from "./_http.ts";
@@ -21,7 +23,7 @@ async function serveConn(conn: Conn): Promise<void> {
     for await (const chunk of conn.readable) {
       const n = counter.count(chunk);
       if (n === 0 || closing) continue;
-      await writer.write(responses(n));
+      await writer.write(responses(n, workload));
       if (workload === "close") {
         closing = true;
         await writer.close();
@@ -36,6 +38,12 @@ let port: number;
 if (variant === "native") {
   const { native } = (await import(`./_native/${runtimeName()}.ts`)) as { native: NativeListen };
   port = await native.serve(workload);
+} else if (variant === "library-fd") {
+  const { lib } = await loadForRuntime();
+  const { native } = (await import(`./_native/${runtimeName()}.ts`)) as { native: NativeListen };
+  const socket = lib.openSocket({ hostname: "127.0.0.1", port: 0 });
+  port = socket.localAddr.port;
+  await native.serve(workload, socket.release());
 } else {
   const { lib } = await loadForRuntime();
   const engine = variant === "library-accept4" ? "accept4" : "native";

@@ -32,8 +32,17 @@ export class RequestCounter {
   }
 }
 
-/** `n` responses in one buffer, so pipelined requests cost one write. */
-export function responses(n: number): Uint8Array {
+/** The response for the "close" workload: it says so, and the client closes after it. */
+export const CLOSE_RESPONSE: Uint8Array = new TextEncoder().encode(
+  "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nok",
+);
+
+/**
+ * `n` responses in one buffer, so pipelined requests cost one write; for the
+ * "close" workload, the one response before the connection closes.
+ */
+export function responses(n: number, workload?: Workload): Uint8Array {
+  if (workload === "close") return CLOSE_RESPONSE;
   if (n === 1) return RESPONSE;
   const out = new Uint8Array(RESPONSE.length * n);
   for (let i = 0; i < n; i++) out.set(RESPONSE, i * RESPONSE.length);

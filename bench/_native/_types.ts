@@ -6,6 +6,10 @@ export interface NativeListen {
   readonly label: string;
   /** Opens a TCP listener on 127.0.0.1, an ephemeral port, and closes it again. */
   openClose(): Promise<void> | void;
-  /** Serves a workload on 127.0.0.1 with the runtime's own listener (reusePort where it has it); resolves with the port. */
-  serve(workload: Workload): Promise<number> | number;
+  /**
+   * Serves a workload with the runtime's own listener: on 127.0.0.1 with
+   * reusePort where it has it, or on `fd` (a library socket) when given.
+   * Resolves with the port (0 when serving an fd).
+   */
+  serve(workload: Workload, fd?: number): Promise<number> | number;
 }

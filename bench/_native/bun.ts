@@ -3,19 +3,17 @@ import type { NativeListen } from "./_types.ts";
 
 type Handlers = Bun.SocketHandler<RequestCounter | undefined>;
 // Bun.listen honours reusePort at run time; bun-types declares it for Bun.connect only.
-const listen = Bun.listen as unknown as (options: {
-  hostname: string;
-  port: number;
-  reusePort: boolean;
-  socket: Handlers;
-}) => Bun.TCPSocketListener<RequestCounter | undefined>;
+// It also serves an fd, which bun-types does not declare either.
+const listen = Bun.listen as unknown as (
+  options: { hostname: string; port: number; reusePort: boolean; socket: Handlers } | { fd: number; socket: Handlers },
+) => Bun.TCPSocketListener<RequestCounter | undefined>;
 
 export const native: NativeListen = {
   label: "Bun.listen({ reusePort })",
   openClose() {
     listen({ hostname: "127.0.0.1", port: 0, reusePort: true, socket: { data() {} } }).stop(true);
   },
-  serve(workload) {
+  serve(workload, fd) {
     const socket: Handlers = {
       open(s) {
         s.setNoDelay(true);
@@ -28,10 +26,14 @@ export const native: NativeListen = {
         }
         const n = s.data?.count(chunk) ?? 0;
         if (n === 0) return;
-        if (workload === "close") s.end(responses(n));
-        else s.write(responses(n));
+        if (workload === "close") s.end(responses(n, workload));
+        else s.write(responses(n, workload));
       },
     };
+    if (fd !== undefined) {
+      listen({ fd, socket });
+      return 0;
+    }
     return listen({ hostname: "127.0.0.1", port: 0, reusePort: true, socket }).port;
   },
 };

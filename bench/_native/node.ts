@@ -15,7 +15,7 @@ export const native: NativeListen = {
       server.once("error", reject);
       server.listen({ host: "127.0.0.1", port: 0, ...reusePort }, () => server.close(() => resolve()));
     }),
-  serve: (workload) =>
+  serve: (workload, fd) =>
     new Promise<number>((resolve) => {
       const server = createServer((socket) => {
         socket.setNoDelay(true);
@@ -27,11 +27,15 @@ export const native: NativeListen = {
         socket.on("data", (chunk: Buffer) => {
           const n = counter.count(chunk);
           if (n === 0) return;
-          if (workload === "close") socket.end(responses(n));
-          else socket.write(responses(n));
+          if (workload === "close") socket.end(responses(n, workload));
+          else socket.write(responses(n, workload));
         });
         socket.on("error", () => {});
       });
+      if (fd !== undefined) {
+        server.listen({ fd }, () => resolve(0));
+        return;
+      }
       server.listen({ host: "127.0.0.1", port: 0, ...reusePort }, () => {
         const address = server.address();
         resolve(typeof address === "object" && address ? address.port : 0);
