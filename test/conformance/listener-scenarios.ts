@@ -5,7 +5,7 @@ import { connect, type Socket } from "node:net";
 import type { Conn, Engine, Listener } from "../../src/node.ts";
 import { assertSpread } from "./_assert.ts";
 import type { Context, Scenario } from "./_scenario.ts";
-import { rawBody, spread, startChild } from "./_util.ts";
+import { openFds, rawBody, spread, startChild } from "./_util.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -220,6 +220,30 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       client.destroy();
       listener.close();
     }),
+    scenario("closeWrite() half-closes; the peer still gets everything written before", async (ctx) => {
+      const { listener, client, conn } = await acceptedPair(ctx, engine);
+      const reply = readToEnd(client);
+      const writer = conn.writable.getWriter();
+      await writer.write(encoder.encode("written, then "));
+      writer.releaseLock();
+      await conn.closeWrite();
+      assert.equal((await reply).toString(), "written, then ");
+      // The read side is still open: the peer can answer after our FIN.
+      const reader = conn.readable.getReader();
+      client.end("answered after FIN");
+      let text = "";
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+      assert.equal(text, "answered after FIN");
+      // With the writable locked, closeWrite() refuses instead of racing the writer.
+      const other = await acceptedPair(ctx, engine);
+      other.conn.writable.getWriter();
+      await assert.rejects(other.conn.closeWrite(), TypeError);
+      other.conn.close();
+      other.client.destroy();
+      other.listener.close();
+      client.destroy();
+      listener.close();
+    }),
     scenario("a slow reader holds the sender back instead of buffering", async (ctx) => {
       const { listener, client, conn } = await acceptedPair(ctx, engine);
       // The client pushes as fast as TCP lets it for a second while the server reads 10 chunks.
@@ -279,6 +303,32 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       assert.equal((await reply).toString(), "still here");
       await echoed;
       await conn[Symbol.asyncDispose]();
+    }),
+    scenario("connections nobody accepts yet are bounded in the process, and all are served later", async (ctx) => {
+      const listener = listenOn(ctx, engine);
+      const sockets = (): number => [...openFds().values()].filter((target) => target.startsWith("socket:")).length;
+      const before = sockets();
+      const clients = await Promise.all(Array.from({ length: 300 }, () => connected(listener.addr.port)));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const taken = sockets() - before - clients.length;
+      // The accept4 engine stops at 128 waiting connections (the rest stay in the kernel's
+      // backlog); a runtime's own acceptor takes them all.
+      if (engine === "accept4") assert.ok(taken <= 128 + 8, `${taken} connections taken from the kernel`);
+      else assert.ok(taken >= 290, `${taken} connections taken from the kernel`);
+      const replies = clients.map((client, i) => {
+        const reply = readToEnd(client);
+        client.end(`#${i}`);
+        return reply;
+      });
+      const served = serveEcho(listener);
+      const texts = (await Promise.all(replies)).map((b) => b.toString());
+      assert.deepEqual(
+        texts,
+        texts.map((_, i) => `#${i}`),
+      );
+      for (const client of clients) client.destroy();
+      listener.close();
+      await served;
     }),
     scenario("4 listeners in one process each accept a share of 400 connections", async (ctx) => {
       const first = listenOn(ctx, engine);
