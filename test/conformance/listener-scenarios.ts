@@ -112,6 +112,21 @@ const knownStarvationIssues: Record<string, "spins" | "dies"> = {
   "deno/native": "dies",
 };
 
+/** Each client sends "#<its index>" and half-closes; each must get exactly that back. */
+async function assertEchoes(clients: Socket[]): Promise<void> {
+  const replies = clients.map((client, i) => {
+    const reply = readToEnd(client);
+    client.end(`#${i}`);
+    return reply;
+  });
+  const texts = (await Promise.all(replies)).map((b) => b.toString());
+  assert.deepEqual(
+    texts,
+    texts.map((_, i) => `#${i}`),
+  );
+  for (const client of clients) client.destroy();
+}
+
 /** A listener with one connection: the client end and the server's Conn. */
 async function acceptedPair(ctx: Context, engine: Engine): Promise<{ listener: Listener; client: Socket; conn: Conn }> {
   const listener = listenOn(ctx, engine);
@@ -164,17 +179,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       const listener = listenOn(ctx, engine);
       const served = serveEcho(listener);
       const clients = await Promise.all(Array.from({ length: 1000 }, () => connected(listener.addr.port)));
-      const replies = clients.map((client, i) => {
-        const reply = readToEnd(client);
-        client.end(`#${i}`);
-        return reply;
-      });
-      const texts = (await Promise.all(replies)).map((b) => b.toString());
-      assert.deepEqual(
-        texts,
-        texts.map((_, i) => `#${i}`),
-      );
-      for (const client of clients) client.destroy();
+      await assertEchoes(clients);
       listener.close();
       await served;
     }),
@@ -315,18 +320,8 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       // backlog); a runtime's own acceptor takes them all.
       if (engine === "accept4") assert.ok(taken <= 128 + 8, `${taken} connections taken from the kernel`);
       else assert.ok(taken >= 290, `${taken} connections taken from the kernel`);
-      const replies = clients.map((client, i) => {
-        const reply = readToEnd(client);
-        client.end(`#${i}`);
-        return reply;
-      });
       const served = serveEcho(listener);
-      const texts = (await Promise.all(replies)).map((b) => b.toString());
-      assert.deepEqual(
-        texts,
-        texts.map((_, i) => `#${i}`),
-      );
-      for (const client of clients) client.destroy();
+      await assertEchoes(clients);
       listener.close();
       await served;
     }),
