@@ -42,78 +42,159 @@ class ClosedConnError extends Error {
   override readonly name = "ClosedConnError";
 }
 
+/**
+ * A Conn over a driver. Input collects in a small inbox that both `read()`
+ * and `readable` take from; output goes straight to the driver from both
+ * `write()` and `writable`. The streams are built on first use, so a
+ * program that uses `read()`/`write()` pays for no stream at all.
+ */
 class StreamConn implements Conn {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
   readonly #driver: ConnDriver;
   #closed = false;
-  #drained: (() => void) | undefined;
   #failure: Error | undefined;
+  #inbox: Uint8Array[] = [];
+  #inboxBytes = 0;
+  #inputEnded = false;
+  #paused = true;
+  #inputWaiter: (() => void) | undefined;
+  #drainWaiters: (() => void)[] = [];
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
 
   constructor(driver: ConnDriver) {
     this.#driver = driver;
-    let readController!: ReadableStreamDefaultController<Uint8Array>;
-    let readDone = false;
-    const finishRead = (error?: Error): void => {
-      if (readDone) return;
-      readDone = true;
-      if (error) readController.error(error);
-      else readController.close();
-    };
-    this.readable = new ReadableStream<Uint8Array>(
+    driver.attach({
+      data: (chunk) => {
+        if (this.#inputEnded) return;
+        this.#inbox.push(chunk);
+        this.#inboxBytes += chunk.length;
+        if (this.#inboxBytes >= READ_AHEAD) this.#pause();
+        this.#wakeInput();
+      },
+      end: () => {
+        this.#inputEnded = true;
+        this.#wakeInput();
+      },
+      drain: () => this.#wakeWriters(),
+      error: (error) => {
+        this.#failure = error;
+        this.#inputEnded = true;
+        this.#wakeInput();
+        this.#wakeWriters();
+      },
+      close: () => {
+        this.#closed = true;
+        this.#inputEnded = true;
+        this.#wakeInput();
+        this.#wakeWriters();
+      },
+    });
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#driver.pause();
+  }
+
+  #resume(): void {
+    if (!this.#paused || this.#inputEnded) return;
+    this.#paused = false;
+    this.#driver.resume();
+  }
+
+  #wakeInput(): void {
+    const waiter = this.#inputWaiter;
+    this.#inputWaiter = undefined;
+    waiter?.();
+  }
+
+  #wakeWriters(): void {
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+  }
+
+  /** The next chunk of input as it arrived; null at the end. */
+  async #nextChunk(): Promise<Uint8Array | null> {
+    for (;;) {
+      const chunk = this.#inbox.shift();
+      if (chunk !== undefined) {
+        this.#inboxBytes -= chunk.length;
+        if (this.#inboxBytes < READ_AHEAD) this.#resume();
+        return chunk;
+      }
+      if (this.#failure) throw this.#failure;
+      if (this.#inputEnded) return null;
+      this.#resume();
+      await new Promise<void>((resolve) => {
+        this.#inputWaiter = resolve;
+      });
+    }
+  }
+
+  /**
+   * Reads into `buffer`: resolves with the number of bytes read, or null once
+   * the peer has half-closed. Like `Deno.Conn.read`.
+   */
+  async read(buffer: Uint8Array): Promise<number | null> {
+    const chunk = await this.#nextChunk();
+    if (chunk === null) return null;
+    if (chunk.length <= buffer.length) {
+      buffer.set(chunk);
+      return chunk.length;
+    }
+    buffer.set(chunk.subarray(0, buffer.length));
+    // The rest is read next.
+    this.#inbox.unshift(chunk.subarray(buffer.length));
+    this.#inboxBytes += chunk.length - buffer.length;
+    return buffer.length;
+  }
+
+  /** Writes all of `data`; resolves with its length when the runtime can take more. Like `Deno.Conn.write`. */
+  write(data: Uint8Array): Promise<number> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new ClosedConnError("the connection is closed"));
+    if (this.#driver.write(data)) return Promise.resolve(data.length);
+    return new Promise<number>((resolve, reject) => {
+      this.#drainWaiters.push(() => {
+        if (this.#failure) reject(this.#failure);
+        else resolve(data.length);
+      });
+    });
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream<Uint8Array>(
       {
-        start: (controller) => {
-          readController = controller;
+        pull: async (controller) => {
+          const chunk = await this.#nextChunk();
+          if (chunk === null) controller.close();
+          else controller.enqueue(chunk);
         },
-        pull: () => driver.resume(),
         cancel: () => {
-          readDone = true;
-          driver.pause();
+          this.#inputEnded = true;
+          this.#pause();
         },
       },
-      // Up to 64 KiB read ahead: beyond that the socket is paused until the reader catches up.
-      new ByteLengthQueuingStrategy({ highWaterMark: READ_AHEAD }),
+      // The inbox is the buffer: the stream pulls only when its reader asks.
+      { highWaterMark: 0 },
     );
-    this.writable = new WritableStream<Uint8Array>(
+    return this.#readable;
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>(
       {
-        write: (chunk) => {
-          if (this.#failure) throw this.#failure;
-          if (this.#closed) throw new ClosedConnError("the connection is closed");
-          if (driver.write(chunk)) return;
-          return new Promise<void>((resolve) => {
-            this.#drained = resolve;
-          });
+        write: async (chunk) => {
+          await this.write(chunk);
         },
         close: () => {
-          if (!this.#closed) driver.end();
+          if (!this.#closed) this.#driver.end();
         },
         abort: () => this.close(),
       },
       { highWaterMark: 1 },
     );
-    driver.attach({
-      data: (chunk) => {
-        if (readDone) return;
-        readController.enqueue(chunk);
-        if ((readController.desiredSize ?? 0) <= 0) driver.pause();
-      },
-      end: () => finishRead(),
-      drain: () => {
-        const resolve = this.#drained;
-        this.#drained = undefined;
-        resolve?.();
-      },
-      error: (error) => {
-        this.#failure = error;
-        finishRead(error);
-        this.#drained?.();
-      },
-      close: () => {
-        this.#closed = true;
-        finishRead();
-        this.#drained?.();
-      },
-    });
+    return this.#writable;
   }
 
   get localAddr(): NetAddr {
@@ -129,8 +210,15 @@ class StreamConn implements Conn {
   }
 
   async closeWrite(): Promise<void> {
-    if (this.writable.locked) throw new TypeError("closeWrite(): the writable is locked; close its writer instead");
-    await this.writable.close();
+    const writable = this.#writable;
+    if (writable === undefined) {
+      // No stream holds queued chunks: the driver sends FIN after what it has.
+      if (this.#failure) throw this.#failure;
+      if (!this.#closed) this.#driver.end();
+      return;
+    }
+    if (writable.locked) throw new TypeError("closeWrite(): the writable is locked; close its writer instead");
+    await writable.close();
   }
 
   close(): void {
