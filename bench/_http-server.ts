@@ -1,7 +1,8 @@
 // One benchmark server on the runtime running this file. Prints its port.
 //   _http-server.ts <native|library-fd|library-native|library-accept4> <keepalive|close|echo>
 // native: the runtime's own listener; library-fd: the runtime's own server on
-// an openSocket() fd; library-native / library-accept4: listen() and Conn.
+// an openSocket() fd; library-native / library-accept4: listen() and Conn's
+// read()/write().
 import type { Conn } from "../src/node.ts";
 import { loadForRuntime, runtimeName } from "../test/conformance/_library.ts";
 import { RequestCounter, responses, type Workload } from "./_http.ts";
@@ -9,25 +10,25 @@ import type { NativeListen } from "./_native/_types.ts";
 
 const [variant = "native", workload = "keepalive"] = process.argv.slice(2) as [string, Workload];
 
+/** Serves one connection with Conn.read()/write(), the Deno.Conn-style path that builds no stream. */
 async function serveConn(conn: Conn): Promise<void> {
   conn.setNoDelay(true);
-  if (workload === "echo") {
-    await conn.readable.pipeTo(conn.writable).catch(() => conn.close());
-    return;
-  }
+  // Small: a buffer per connection is allocated and zeroed for every one of them.
+  const buffer = new Uint8Array(4 * 1024);
   const counter = new RequestCounter();
-  const writer = conn.writable.getWriter();
-  let closing = false;
   try {
-    // Reads to the end even after answering "close": the client's FIN is what frees the socket.
-    for await (const chunk of conn.readable) {
-      const n = counter.count(chunk);
-      if (n === 0 || closing) continue;
-      await writer.write(responses(n, workload));
-      if (workload === "close") {
-        closing = true;
-        await writer.close();
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      const input = buffer.subarray(0, n);
+      if (workload === "echo") {
+        // The buffer is reused for the next read: write a copy.
+        await conn.write(input.slice());
+        continue;
       }
+      const requests = counter.count(input);
+      if (requests === 0) continue;
+      await conn.write(responses(requests, workload));
+      // Reads to the end even after answering "close": the client's FIN is what frees the socket.
+      if (workload === "close") await conn.closeWrite();
     }
   } catch {
     conn.close();
