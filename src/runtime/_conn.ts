@@ -56,7 +56,8 @@ class StreamConn implements Conn {
   #inboxBytes = 0;
   #inputEnded = false;
   #paused = true;
-  #inputWaiter: (() => void) | undefined;
+  /** Readers waiting for input (read() calls and the readable's pull can overlap). */
+  #inputWaiters: (() => void)[] = [];
   #drainWaiters: (() => void)[] = [];
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
@@ -104,9 +105,7 @@ class StreamConn implements Conn {
   }
 
   #wakeInput(): void {
-    const waiter = this.#inputWaiter;
-    this.#inputWaiter = undefined;
-    waiter?.();
+    for (const wake of this.#inputWaiters.splice(0)) wake();
   }
 
   #wakeWriters(): void {
@@ -126,7 +125,7 @@ class StreamConn implements Conn {
       if (this.#inputEnded) return null;
       this.#resume();
       await new Promise<void>((resolve) => {
-        this.#inputWaiter = resolve;
+        this.#inputWaiters.push(resolve);
       });
     }
   }
