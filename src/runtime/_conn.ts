@@ -112,40 +112,60 @@ class StreamConn implements Conn {
     for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
-  /** The next chunk of input as it arrived; null at the end. */
-  async #nextChunk(): Promise<Uint8Array | null> {
-    for (;;) {
-      const chunk = this.#inbox.shift();
-      if (chunk !== undefined) {
-        this.#inboxBytes -= chunk.length;
-        if (this.#inboxBytes < READ_AHEAD) this.#resume();
-        return chunk;
-      }
-      if (this.#failure) throw this.#failure;
-      if (this.#inputEnded) return null;
-      this.#resume();
-      await new Promise<void>((resolve) => {
-        this.#inputWaiters.push(resolve);
-      });
+  /**
+   * Takes the next chunk of input now: the chunk, null at the end, or
+   * undefined when nothing has arrived yet (the socket is then reading).
+   */
+  #takeChunk(): Uint8Array | null | undefined {
+    const chunk = this.#inbox.shift();
+    if (chunk !== undefined) {
+      this.#inboxBytes -= chunk.length;
+      if (this.#inboxBytes < READ_AHEAD) this.#resume();
+      return chunk;
     }
+    if (this.#failure) throw this.#failure;
+    if (this.#inputEnded) return null;
+    this.#resume();
+    return undefined;
+  }
+
+  /**
+   * Calls `take` with the next chunk (or null at the end) as soon as there is
+   * one: at once when input is waiting, so a busy connection costs one
+   * promise per read rather than a chain of them.
+   */
+  #whenChunk<T>(take: (chunk: Uint8Array | null) => T): Promise<T> {
+    try {
+      const chunk = this.#takeChunk();
+      if (chunk !== undefined) return Promise.resolve(take(chunk));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#inputWaiters.push(() => {
+        // Woken: retry, which waits again if another reader took the input first.
+        this.#whenChunk(take).then(resolve, reject);
+      });
+    });
   }
 
   /**
    * Reads into `buffer`: resolves with the number of bytes read, or null once
    * the peer has half-closed. Like `Deno.Conn.read`.
    */
-  async read(buffer: Uint8Array): Promise<number | null> {
-    const chunk = await this.#nextChunk();
-    if (chunk === null) return null;
-    if (chunk.length <= buffer.length) {
-      buffer.set(chunk);
-      return chunk.length;
-    }
-    buffer.set(chunk.subarray(0, buffer.length));
-    // The rest is read next.
-    this.#inbox.unshift(chunk.subarray(buffer.length));
-    this.#inboxBytes += chunk.length - buffer.length;
-    return buffer.length;
+  read(buffer: Uint8Array): Promise<number | null> {
+    return this.#whenChunk((chunk) => {
+      if (chunk === null) return null;
+      if (chunk.length <= buffer.length) {
+        buffer.set(chunk);
+        return chunk.length;
+      }
+      buffer.set(chunk.subarray(0, buffer.length));
+      // The rest is read next.
+      this.#inbox.unshift(chunk.subarray(buffer.length));
+      this.#inboxBytes += chunk.length - buffer.length;
+      return buffer.length;
+    });
   }
 
   /** Writes all of `data`; resolves with its length when the runtime can take more. Like `Deno.Conn.write`. */
@@ -164,11 +184,11 @@ class StreamConn implements Conn {
   get readable(): ReadableStream<Uint8Array> {
     this.#readable ??= new ReadableStream<Uint8Array>(
       {
-        pull: async (controller) => {
-          const chunk = await this.#nextChunk();
-          if (chunk === null) controller.close();
-          else controller.enqueue(chunk);
-        },
+        pull: (controller) =>
+          this.#whenChunk((chunk) => {
+            if (chunk === null) controller.close();
+            else controller.enqueue(chunk);
+          }),
         cancel: () => {
           this.#inputEnded = true;
           this.#pause();
