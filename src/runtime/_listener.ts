@@ -8,6 +8,14 @@ import type { Acceptor, AcceptorSink, RuntimeAdapter } from "./_adapter.ts";
 /** Connections accepted ahead of accept() calls before the accept4 engine stops accepting. */
 const MAX_QUEUED = 128;
 
+/** Closes a connection nobody will be handed (a failed adoption has nothing to close). */
+function closeWhenAdopted(conn: Promise<Conn>): void {
+  void conn.then(
+    (c) => c.close(),
+    () => {},
+  );
+}
+
 interface Waiter {
   resolve(conn: Promise<Conn>): void;
   reject(error: Error): void;
@@ -38,10 +46,7 @@ class QueueListener implements Listener {
 
   #deliver(conn: Promise<Conn>): void {
     if (this.#closed) {
-      void conn.then(
-        (c) => c.close(),
-        () => {},
-      );
+      closeWhenAdopted(conn);
       return;
     }
     const waiter = this.#waiters.shift();
@@ -84,11 +89,7 @@ class QueueListener implements Listener {
     this.#closed = true;
     this.#acceptor.close();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new ListenerClosedError(this.addr));
-    for (const conn of this.#queue.splice(0))
-      void conn.then(
-        (c) => c.close(),
-        () => {},
-      );
+    for (const conn of this.#queue.splice(0)) closeWhenAdopted(conn);
   }
 
   ref(): void {

@@ -1,6 +1,6 @@
 import type { Sys } from "../ffi/sys.ts";
 import type { ResolvedSocketOptions } from "./_options.ts";
-import { type AddressInUseReason, errnoNumber, type SocketErrorDetails } from "./errors.ts";
+import { type AddressInUseReason, errnoName, type SocketErrorDetails } from "./errors.ts";
 
 const MAX_TABLE_BYTES = 8 << 20;
 
@@ -16,10 +16,9 @@ function readProcFile(sys: Sys, path: string): string | undefined {
     const chunks: Uint8Array[] = [];
     let total = 0;
     const chunk = new Uint8Array(64 * 1024);
-    const eintr = errnoNumber(sys, "EINTR");
     while (total < MAX_TABLE_BYTES) {
       const n = sys.read(fd, chunk, chunk.length);
-      if (n === -eintr) continue;
+      if (n < 0 && errnoName(sys, -n) === "EINTR") continue;
       if (n <= 0) break;
       chunks.push(chunk.slice(0, n));
       total += n;

@@ -4,7 +4,7 @@ import type { AcceptedSocket, NetAddr } from "../types.ts";
 import { formatIp } from "./_ip.ts";
 import { scratch } from "./_scratch.ts";
 import { decodeSockaddr } from "./_sockaddr.ts";
-import { errnoNumber, type SocketError, socketError } from "./errors.ts";
+import { errnoName, type SocketError, socketError } from "./errors.ts";
 import { socklen } from "./sockopt.ts";
 
 /** Backoff while the process is out of fds: from this... */
@@ -13,6 +13,23 @@ const BACKOFF_MIN_MS = 10;
 const BACKOFF_MAX_MS = 1000;
 
 type Attempt = { fd: number; remoteAddr: NetAddr } | { errno: number };
+
+/** What an accept4 failure means, by errno name; anything else is "failed". */
+type Outcome = "retry" | "empty" | "starved" | "failed";
+const outcomes: Readonly<Record<string, Outcome>> = {
+  // The next attempt takes the next connection (ECONNABORTED: the peer gave up while queued).
+  EINTR: "retry",
+  ECONNABORTED: "retry",
+  EAGAIN: "empty",
+  EMFILE: "starved",
+  ENFILE: "starved",
+  ENOBUFS: "starved",
+  ENOMEM: "starved",
+};
+
+function outcome(sys: Sys, errno: number): Outcome {
+  return outcomes[errnoName(sys, errno)] ?? "failed";
+}
 
 function attempt(sys: Sys, fd: number, flags: number): Attempt {
   const accept4 = sys.accept4;
@@ -32,12 +49,12 @@ function attempt(sys: Sys, fd: number, flags: number): Attempt {
  */
 export function accept4(sys: Sys, fd: number, flags?: number): AcceptedSocket | null {
   const c = sys.platform.constants;
-  const retry = [errnoNumber(sys, "EINTR"), errnoNumber(sys, "ECONNABORTED")];
   for (;;) {
     const result = attempt(sys, fd, flags ?? c.SOCK_NONBLOCK | c.SOCK_CLOEXEC);
     if ("fd" in result) return result;
-    if (retry.includes(result.errno)) continue;
-    if (result.errno === errnoNumber(sys, "EAGAIN")) return null;
+    const kind = outcome(sys, result.errno);
+    if (kind === "retry") continue;
+    if (kind === "empty") return null;
     throw socketError(sys, -result.errno, "accept4");
   }
 }
@@ -91,9 +108,6 @@ function fdCeiling(sys: Sys): number {
 export function acceptLoop(sys: Sys, fd: number, sink: AcceptSink, options: AcceptLoopOptions): AcceptLoop {
   const c = sys.platform.constants;
   const flags = c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
-  const retry = new Set(["EINTR", "ECONNABORTED"].map((name) => errnoNumber(sys, name)));
-  const starved = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"].map((name) => errnoNumber(sys, name)));
-  const eagain = errnoNumber(sys, "EAGAIN");
   const ceiling = fdCeiling(sys);
   let paused = false;
   let closed = false;
@@ -111,19 +125,17 @@ export function acceptLoop(sys: Sys, fd: number, sink: AcceptSink, options: Acce
           return;
         }
         backoffMs = 0;
-      } else if (result.errno === eagain) {
-        return;
-      } else if (retry.has(result.errno)) {
-        // the next attempt takes the next connection
-      } else if (starved.has(result.errno)) {
-        backOff();
-        return;
-      } else {
+        continue;
+      }
+      const kind = outcome(sys, result.errno);
+      if (kind === "retry") continue;
+      if (kind === "starved") backOff();
+      else if (kind === "failed") {
         closed = true;
         watch.close();
         sink.failed(socketError(sys, -result.errno, "accept4"));
-        return;
       }
+      return;
     }
   };
 

@@ -61,12 +61,6 @@ export function errnoName(sys: Sys, errno: number): string {
   return sys.platform.errnoNames[errno] ?? `E${errno}`;
 }
 
-/** The errno number of a name on this platform (-1 when it has none). */
-export function errnoNumber(sys: Sys, name: string): number {
-  for (const [errno, known] of Object.entries(sys.platform.errnoNames)) if (known === name) return Number(errno);
-  return -1;
-}
-
 /** Builds the SocketError for a `-errno` result. */
 export function socketError(sys: Sys, result: number, syscall: string, details?: SocketErrorDetails): SocketError {
   return new SocketError(errnoName(sys, -result), -result, syscall, details);

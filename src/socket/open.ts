@@ -5,7 +5,7 @@ import { formatIp } from "./_ip.ts";
 import { type ResolvedSocketOptions, resolveSocketOptions } from "./_options.ts";
 import { scratch } from "./_scratch.ts";
 import { decodeSockaddr, encodeSockaddr } from "./_sockaddr.ts";
-import { check, errnoNumber, type SocketErrorDetails, socketError } from "./errors.ts";
+import { check, errnoName, type SocketErrorDetails, socketError } from "./errors.ts";
 import { setIntOption, socklen } from "./sockopt.ts";
 
 class OwnedSocket implements RawSocket {
@@ -77,15 +77,16 @@ function configureAndBind(sys: Sys, fd: number, options: ResolvedSocketOptions):
 }
 
 function explainBindError(sys: Sys, errno: number, options: ResolvedSocketOptions): SocketErrorDetails {
-  if (errno === errnoNumber(sys, "EADDRINUSE")) return explainAddressInUse(sys, options);
+  const name = errnoName(sys, errno);
+  if (name === "EADDRINUSE") return explainAddressInUse(sys, options);
   const where = { address: options.hostname, port: options.port };
-  if (errno === errnoNumber(sys, "EACCES") && options.port < 1024) {
+  if (name === "EACCES" && options.port < 1024) {
     return {
       ...where,
       hint: "ports below 1024 need root or CAP_NET_BIND_SERVICE (or a lower net.ipv4.ip_unprivileged_port_start)",
     };
   }
-  if (errno === errnoNumber(sys, "EADDRNOTAVAIL")) {
+  if (name === "EADDRNOTAVAIL") {
     return { ...where, hint: "the address is not assigned to any interface of this host" };
   }
   return where;
