@@ -1,15 +1,18 @@
 import type { Conn, NetAddr } from "../types.ts";
 
-/** Where a driver reports what happens on its socket. */
+/**
+ * Where a driver reports what happens on its socket. The Conn itself is the
+ * receiver, so a connection costs no closures for its events.
+ */
 export interface ConnEvents {
-  data(chunk: Uint8Array): void;
+  onData(chunk: Uint8Array): void;
   /** The peer half-closed (FIN). */
-  end(): void;
+  onEnd(): void;
   /** Buffered output went out; writes may continue. */
-  drain(): void;
-  error(error: Error): void;
+  onDrain(): void;
+  onError(error: Error): void;
   /** The socket is gone. */
-  close(): void;
+  onClose(): void;
 }
 
 /**
@@ -34,6 +37,9 @@ export interface ConnDriver {
   setKeepAlive(keepAlive: boolean, initialDelayMs: number): void;
 }
 
+/** A read waiting for input: given the next chunk, null at the end, or the failure. */
+type Reader = (next: Uint8Array | null | Error) => void;
+
 /** Bytes read ahead of the reader before the socket is paused. */
 const READ_AHEAD = 64 * 1024;
 
@@ -48,7 +54,7 @@ class ClosedConnError extends Error {
  * `write()` and `writable`. The streams are built on first use, so a
  * program that uses `read()`/`write()` pays for no stream at all.
  */
-class StreamConn implements Conn {
+class StreamConn implements Conn, ConnEvents {
   readonly #driver: ConnDriver;
   #closed = false;
   #failure: Error | undefined;
@@ -56,40 +62,59 @@ class StreamConn implements Conn {
   #inboxBytes = 0;
   #inputEnded = false;
   #paused = true;
-  /** Readers waiting for input (read() calls and the readable's pull can overlap). */
-  #inputWaiters: (() => void)[] = [];
+  /** Reads waiting for input, oldest first (read() calls and the readable's pull can overlap). */
+  #readers: Reader[] = [];
   #drainWaiters: (() => void)[] = [];
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
+  #localAddr: NetAddr | undefined;
+  #remoteAddr: NetAddr | undefined;
 
   constructor(driver: ConnDriver) {
     this.#driver = driver;
-    driver.attach({
-      data: (chunk) => {
-        if (this.#inputEnded) return;
-        this.#inbox.push(chunk);
-        this.#inboxBytes += chunk.length;
-        if (this.#inboxBytes >= READ_AHEAD) this.#pause();
-        this.#wakeInput();
-      },
-      end: () => {
-        this.#inputEnded = true;
-        this.#wakeInput();
-      },
-      drain: () => this.#wakeWriters(),
-      error: (error) => {
-        this.#failure = error;
-        this.#inputEnded = true;
-        this.#wakeInput();
-        this.#wakeWriters();
-      },
-      close: () => {
-        this.#closed = true;
-        this.#inputEnded = true;
-        this.#wakeInput();
-        this.#wakeWriters();
-      },
-    });
+    driver.attach(this);
+  }
+
+  /** @internal Driver event. */
+  onData(chunk: Uint8Array): void {
+    if (this.#inputEnded) return;
+    // A waiting reader takes the chunk straight away: the inbox is empty whenever one waits.
+    const reader = this.#readers.shift();
+    if (reader !== undefined) {
+      reader(chunk);
+      this.#feedReaders();
+      return;
+    }
+    this.#inbox.push(chunk);
+    this.#inboxBytes += chunk.length;
+    if (this.#inboxBytes >= READ_AHEAD) this.#pause();
+  }
+
+  /** @internal Driver event. */
+  onEnd(): void {
+    this.#inputEnded = true;
+    this.#settleReaders(null);
+  }
+
+  /** @internal Driver event. */
+  onDrain(): void {
+    this.#wakeWriters();
+  }
+
+  /** @internal Driver event. */
+  onError(error: Error): void {
+    this.#failure = error;
+    this.#inputEnded = true;
+    this.#settleReaders(error);
+    this.#wakeWriters();
+  }
+
+  /** @internal Driver event. */
+  onClose(): void {
+    this.#closed = true;
+    this.#inputEnded = true;
+    this.#settleReaders(null);
+    this.#wakeWriters();
   }
 
   #pause(): void {
@@ -104,12 +129,26 @@ class StreamConn implements Conn {
     this.#driver.resume();
   }
 
-  #wakeInput(): void {
-    for (const wake of this.#inputWaiters.splice(0)) wake();
+  /** A reader that took only part of a chunk left the rest in the inbox: the next waiting reader gets it. */
+  #feedReaders(): void {
+    while (this.#inbox.length > 0 && this.#readers.length > 0) {
+      (this.#readers.shift() as Reader)(this.#takeChunk() as Uint8Array);
+    }
+  }
+
+  /** Input is over: every waiting reader gets the end (null) or the failure. */
+  #settleReaders(outcome: null | Error): void {
+    const readers = this.#readers;
+    if (readers.length === 0) return;
+    this.#readers = [];
+    for (const reader of readers) reader(outcome);
   }
 
   #wakeWriters(): void {
-    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    if (this.#drainWaiters.length === 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /**
@@ -117,8 +156,8 @@ class StreamConn implements Conn {
    * undefined when nothing has arrived yet (the socket is then reading).
    */
   #takeChunk(): Uint8Array | null | undefined {
-    const chunk = this.#inbox.shift();
-    if (chunk !== undefined) {
+    if (this.#inbox.length > 0) {
+      const chunk = this.#inbox.shift() as Uint8Array;
       this.#inboxBytes -= chunk.length;
       if (this.#inboxBytes < READ_AHEAD) this.#resume();
       return chunk;
@@ -129,42 +168,39 @@ class StreamConn implements Conn {
     return undefined;
   }
 
-  /**
-   * Calls `take` with the next chunk (or null at the end) as soon as there is
-   * one: at once when input is waiting, so a busy connection costs one
-   * promise per read rather than a chain of them.
-   */
-  #whenChunk<T>(take: (chunk: Uint8Array | null) => T): Promise<T> {
-    try {
-      const chunk = this.#takeChunk();
-      if (chunk !== undefined) return Promise.resolve(take(chunk));
-    } catch (error) {
-      return Promise.reject(error);
+  /** Copies a chunk into `buffer`; what does not fit is read next. */
+  #copyOut(chunk: Uint8Array | null, buffer: Uint8Array): number | null {
+    if (chunk === null) return null;
+    if (chunk.length <= buffer.length) {
+      buffer.set(chunk);
+      return chunk.length;
     }
-    return new Promise<T>((resolve, reject) => {
-      this.#inputWaiters.push(() => {
-        // Woken: retry, which waits again if another reader took the input first.
-        this.#whenChunk(take).then(resolve, reject);
-      });
-    });
+    buffer.set(chunk.subarray(0, buffer.length));
+    this.#inbox.unshift(chunk.subarray(buffer.length));
+    this.#inboxBytes += chunk.length - buffer.length;
+    if (this.#inboxBytes >= READ_AHEAD) this.#pause();
+    return buffer.length;
   }
 
   /**
    * Reads into `buffer`: resolves with the number of bytes read, or null once
-   * the peer has half-closed. Like `Deno.Conn.read`.
+   * the peer has half-closed. Like `Deno.Conn.read`. Input already waiting
+   * costs one settled promise; otherwise the next chunk goes straight from the
+   * runtime's callback to this read.
    */
   read(buffer: Uint8Array): Promise<number | null> {
-    return this.#whenChunk((chunk) => {
-      if (chunk === null) return null;
-      if (chunk.length <= buffer.length) {
-        buffer.set(chunk);
-        return chunk.length;
-      }
-      buffer.set(chunk.subarray(0, buffer.length));
-      // The rest is read next.
-      this.#inbox.unshift(chunk.subarray(buffer.length));
-      this.#inboxBytes += chunk.length - buffer.length;
-      return buffer.length;
+    let chunk: Uint8Array | null | undefined;
+    try {
+      chunk = this.#takeChunk();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (chunk !== undefined) return Promise.resolve(this.#copyOut(chunk, buffer));
+    return new Promise<number | null>((resolve, reject) => {
+      this.#readers.push((next) => {
+        if (next instanceof Error) reject(next);
+        else resolve(this.#copyOut(next, buffer));
+      });
     });
   }
 
@@ -184,11 +220,23 @@ class StreamConn implements Conn {
   get readable(): ReadableStream<Uint8Array> {
     this.#readable ??= new ReadableStream<Uint8Array>(
       {
-        pull: (controller) =>
-          this.#whenChunk((chunk) => {
+        pull: (controller) => {
+          const deliver = (chunk: Uint8Array | null): void => {
             if (chunk === null) controller.close();
             else controller.enqueue(chunk);
-          }),
+          };
+          const chunk = this.#takeChunk();
+          if (chunk !== undefined) {
+            deliver(chunk);
+            return;
+          }
+          return new Promise<void>((resolve, reject) => {
+            this.#readers.push((next) => {
+              if (next instanceof Error) reject(next);
+              else resolve(deliver(next));
+            });
+          });
+        },
         cancel: () => {
           this.#inputEnded = true;
           this.#pause();
@@ -216,12 +264,15 @@ class StreamConn implements Conn {
     return this.#writable;
   }
 
+  // Read on first use: on Node each address is a system call.
   get localAddr(): NetAddr {
-    return this.#driver.localAddr;
+    this.#localAddr ??= this.#driver.localAddr;
+    return this.#localAddr;
   }
 
   get remoteAddr(): NetAddr {
-    return this.#driver.remoteAddr;
+    this.#remoteAddr ??= this.#driver.remoteAddr;
+    return this.#remoteAddr;
   }
 
   get fd(): number | undefined {

@@ -9,7 +9,11 @@ import type { Acceptor, AcceptorSink, RuntimeAdapter } from "./_adapter.ts";
 const MAX_QUEUED = 128;
 
 /** Closes a connection nobody will be handed (a failed adoption has nothing to close). */
-function closeWhenAdopted(conn: Promise<Conn>): void {
+function closeWhenAdopted(conn: Conn | Promise<Conn>): void {
+  if (!(conn instanceof Promise)) {
+    conn.close();
+    return;
+  }
   void conn.then(
     (c) => c.close(),
     () => {},
@@ -17,16 +21,19 @@ function closeWhenAdopted(conn: Promise<Conn>): void {
 }
 
 interface Waiter {
-  resolve(conn: Promise<Conn>): void;
+  resolve(conn: Conn | Promise<Conn>): void;
   reject(error: Error): void;
 }
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 class QueueListener implements Listener {
   readonly addr: NetAddr;
   readonly fd: number;
   readonly engine: Engine;
   #acceptor: Acceptor;
-  #queue: Promise<Conn>[] = [];
+  /** Accepted connections nobody has asked for yet; a promise while the runtime adopts one. */
+  #queue: (Conn | Promise<Conn>)[] = [];
   #waiters: Waiter[] = [];
   #closed = false;
   #failure: Error | undefined;
@@ -36,7 +43,7 @@ class QueueListener implements Listener {
     this.fd = raw.fd;
     this.engine = engine;
     this.#acceptor = start({
-      conn: (conn) => this.#deliver(Promise.resolve(conn)),
+      conn: (conn) => this.#deliver(conn),
       failed: (error) => {
         this.#failure = error;
         for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
@@ -44,7 +51,7 @@ class QueueListener implements Listener {
     });
   }
 
-  #deliver(conn: Promise<Conn>): void {
+  #deliver(conn: Conn | Promise<Conn>): void {
     if (this.#closed) {
       closeWhenAdopted(conn);
       return;
@@ -55,7 +62,7 @@ class QueueListener implements Listener {
       return;
     }
     // A rejected adoption is reported by accept(); until then it must not count as unhandled.
-    conn.catch(() => {});
+    if (conn instanceof Promise) conn.catch(() => {});
     this.#queue.push(conn);
     if (this.#queue.length >= MAX_QUEUED) this.#acceptor.pause();
   }
@@ -64,24 +71,29 @@ class QueueListener implements Listener {
     const next = this.#queue.shift();
     if (next) {
       if (this.#queue.length < MAX_QUEUED) this.#acceptor.resume();
-      return next;
+      return Promise.resolve(next);
     }
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new ListenerClosedError(this.addr));
     return new Promise<Conn>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Conn, void, undefined> {
-    for (;;) {
-      let conn: Conn;
-      try {
-        conn = await this.accept();
-      } catch (error) {
-        if (error instanceof ListenerClosedError) return;
-        throw error;
-      }
-      yield conn;
-    }
+  /**
+   * Yields connections until close(). Written out rather than as an async
+   * generator: one promise per connection instead of a generator's chain.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Conn, undefined> {
+    const step = (conn: Conn): IteratorYieldResult<Conn> => ({ value: conn, done: false });
+    const stop = (error: unknown): IteratorReturnResult<undefined> => {
+      if (error instanceof ListenerClosedError) return DONE;
+      throw error;
+    };
+    const iterator: AsyncIterableIterator<Conn, undefined> = {
+      next: () => this.accept().then(step, stop),
+      return: async () => DONE,
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   close(): void {

@@ -70,7 +70,7 @@ class BunDriver implements ConnDriver {
   }
 
   onData(chunk: Uint8Array): void {
-    this.#events?.data(chunk);
+    this.#events?.onData(chunk);
   }
 
   onDrain(): void {
@@ -87,19 +87,19 @@ class BunDriver implements ConnDriver {
       this.#endRequested = false;
       this.#socket.shutdown();
     }
-    this.#events?.drain();
+    this.#events?.onDrain();
   }
 
   onEnd(): void {
-    this.#events?.end();
+    this.#events?.onEnd();
   }
 
   onError(error: Error): void {
-    this.#events?.error(error);
+    this.#events?.onError(error);
   }
 
   onClose(): void {
-    this.#events?.close();
+    this.#events?.onClose();
   }
 }
 

@@ -4,7 +4,7 @@
 import { createServer, Socket } from "node:net";
 import type { Conn, NetAddr } from "../types.ts";
 import type { Acceptor, AcceptorSink } from "./_adapter.ts";
-import { type ConnDriver, connFromDriver } from "./_conn.ts";
+import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
 
 function address(hostname: string | undefined, port: number | undefined): NetAddr {
   return { transport: "tcp", hostname: hostname ?? "", port: port ?? 0 };
@@ -15,35 +15,92 @@ function handleFd(socket: Socket): number | undefined {
   return typeof fd === "number" && fd >= 0 ? fd : undefined;
 }
 
+const kEvents = Symbol("reuseport.connEvents");
+
+/** A net.Socket carrying the Conn its events go to. */
+type ConnSocket = Socket & { [kEvents]: ConnEvents };
+
+// One set of listeners for every socket: each finds its Conn on the socket.
+function onData(this: ConnSocket, chunk: Uint8Array): void {
+  this[kEvents].onData(chunk);
+}
+function onEnd(this: ConnSocket): void {
+  this[kEvents].onEnd();
+}
+function onDrain(this: ConnSocket): void {
+  this[kEvents].onDrain();
+}
+function onError(this: ConnSocket, error: Error): void {
+  this[kEvents].onError(error);
+}
+function onClose(this: ConnSocket): void {
+  this[kEvents].onClose();
+}
+
 /** A net.Socket as a ConnDriver. */
-export function netDriver(socket: Socket, fd: number | undefined = handleFd(socket)): ConnDriver {
-  return {
-    localAddr: address(socket.localAddress, socket.localPort),
-    remoteAddr: address(socket.remoteAddress, socket.remotePort),
-    fd,
-    attach(events) {
-      socket.on("data", events.data);
-      socket.on("end", events.end);
-      socket.on("drain", events.drain);
-      socket.on("error", events.error);
-      socket.on("close", events.close);
-      // A 'data' listener switches the stream to flowing: the Conn pulls instead.
-      socket.pause();
-    },
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-    write: (chunk) => socket.write(chunk),
-    end: () => socket.end(),
-    destroy: () => socket.destroy(),
-    setNoDelay: (noDelay) => socket.setNoDelay(noDelay),
-    setKeepAlive: (keepAlive, delay) => socket.setKeepAlive(keepAlive, delay),
-  };
+class NetDriver implements ConnDriver {
+  readonly #socket: Socket;
+  readonly fd: number | undefined;
+
+  constructor(socket: Socket, fd: number | undefined) {
+    this.#socket = socket;
+    this.fd = fd;
+  }
+
+  // Each address is a system call the first time: read only when asked.
+  get localAddr(): NetAddr {
+    return address(this.#socket.localAddress, this.#socket.localPort);
+  }
+
+  get remoteAddr(): NetAddr {
+    return address(this.#socket.remoteAddress, this.#socket.remotePort);
+  }
+
+  attach(events: ConnEvents): void {
+    const socket = this.#socket as ConnSocket;
+    socket[kEvents] = events;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("drain", onDrain);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+    // A 'data' listener switches the stream to flowing: the Conn pulls instead.
+    socket.pause();
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.#socket.write(chunk);
+  }
+
+  end(): void {
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    this.#socket.setNoDelay(noDelay);
+  }
+
+  setKeepAlive(keepAlive: boolean, initialDelayMs: number): void {
+    this.#socket.setKeepAlive(keepAlive, initialDelayMs);
+  }
 }
 
 /** net.Server on the listening fd. */
 export function serveNetFd(fd: number, sink: AcceptorSink): Acceptor {
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
-    sink.conn(connFromDriver(netDriver(socket))),
+    sink.conn(connFromDriver(new NetDriver(socket, handleFd(socket)))),
   );
   server.on("error", sink.failed);
   server.listen({ fd });
@@ -59,5 +116,5 @@ export function serveNetFd(fd: number, sink: AcceptorSink): Acceptor {
 /** new net.Socket({ fd }) on an accepted fd. */
 export function adoptNetFd(fd: number): Conn {
   const socket = new Socket({ fd, allowHalfOpen: true, readable: true, writable: true });
-  return connFromDriver(netDriver(socket, fd));
+  return connFromDriver(new NetDriver(socket, fd));
 }
