@@ -67,8 +67,6 @@ class StreamConn implements Conn, ConnEvents {
   #drainWaiters: (() => void)[] = [];
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
-  #localAddr: NetAddr | undefined;
-  #remoteAddr: NetAddr | undefined;
 
   constructor(driver: ConnDriver) {
     this.#driver = driver;
@@ -264,15 +262,12 @@ class StreamConn implements Conn, ConnEvents {
     return this.#writable;
   }
 
-  // Read on first use: on Node each address is a system call.
   get localAddr(): NetAddr {
-    this.#localAddr ??= this.#driver.localAddr;
-    return this.#localAddr;
+    return this.#driver.localAddr;
   }
 
   get remoteAddr(): NetAddr {
-    this.#remoteAddr ??= this.#driver.remoteAddr;
-    return this.#remoteAddr;
+    return this.#driver.remoteAddr;
   }
 
   get fd(): number | undefined {

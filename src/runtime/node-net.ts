@@ -41,19 +41,15 @@ function onClose(this: ConnSocket): void {
 class NetDriver implements ConnDriver {
   readonly #socket: Socket;
   readonly fd: number | undefined;
+  // Read now: once the socket is closed Node can no longer tell.
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
 
   constructor(socket: Socket, fd: number | undefined) {
     this.#socket = socket;
     this.fd = fd;
-  }
-
-  // Each address is a system call the first time: read only when asked.
-  get localAddr(): NetAddr {
-    return address(this.#socket.localAddress, this.#socket.localPort);
-  }
-
-  get remoteAddr(): NetAddr {
-    return address(this.#socket.remoteAddress, this.#socket.remotePort);
+    this.localAddr = address(socket.localAddress, socket.localPort);
+    this.remoteAddr = address(socket.remoteAddress, socket.remotePort);
   }
 
   attach(events: ConnEvents): void {

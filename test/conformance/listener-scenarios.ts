@@ -148,7 +148,8 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       const client = await connected(listener.addr.port);
       const conn = await first;
       assert.deepEqual(conn.localAddr, { transport: "tcp", hostname: "127.0.0.1", port: listener.addr.port });
-      assert.deepEqual(conn.remoteAddr, { transport: "tcp", hostname: "127.0.0.1", port: client.localPort });
+      const clientPort = client.localPort;
+      assert.deepEqual(conn.remoteAddr, { transport: "tcp", hostname: "127.0.0.1", port: clientPort });
       if (engine === "accept4" || ctx.host.runtime === "node") assert.ok((conn.fd ?? -1) >= 0, "fd exposed");
       conn.setNoDelay(true);
       conn.setKeepAlive(true, 1000);
@@ -158,6 +159,10 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       assert.equal((await reply).toString(), "hello, group");
       await echoed;
       client.destroy();
+      conn.close();
+      // Still there once the connection is gone, for the log line written after close.
+      assert.deepEqual(conn.remoteAddr, { transport: "tcp", hostname: "127.0.0.1", port: clientPort });
+      assert.equal(conn.localAddr.port, listener.addr.port);
       listener.close();
     }),
     scenario("64 MiB each way at once, checksummed", async (ctx) => {
