@@ -5,16 +5,26 @@
 // Run: npm run bench:http [runtime…]   (installs wrk from Debian's packages if missing)
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { type RuntimeId, root, runtimes, runtimeVersion } from "../test/_runtimes.ts";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+/** Rounds per cell, the variants interleaved in each; the median is reported. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGETS = { "library-fd": 0.97, "library-native": 0.97, "library-accept4": 0.85 } as const;
 const workloads = ["keepalive", "close", "echo"] as const;
 const variants = ["native", "library-fd", "library-native", "library-accept4"] as const;
+
+/**
+ * With two or more CPUs the server runs on CPU 0 and the load generator on
+ * CPU 1, so neither steals the other's time slices: the rate then measures
+ * the server's cost per request, and repeats agree far better.
+ */
+const pinned = availableParallelism() >= 2 && has("taskset");
+const onCpu = (cpu: number, argv: string[]): string[] => (pinned ? ["taskset", "-c", String(cpu), ...argv] : argv);
 
 function has(command: string): boolean {
   try {
@@ -48,7 +58,7 @@ async function startServer(
   const argv = runtimes[id].argv(join(root, "bench/_http-server.ts"), [variant, workload]);
   // Deno keeps reusePort on its own listener behind --unstable-net.
   if (id === "deno") argv.splice(2, 0, "--unstable-net");
-  const [command, ...args] = argv as [string, ...string[]];
+  const [command, ...args] = onCpu(0, argv) as [string, ...string[]];
   const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
@@ -58,24 +68,28 @@ async function startServer(
 }
 
 function measure(port: number, workload: string, echoLoad: string): number {
-  const output =
+  const argv =
     workload === "echo"
-      ? execFileSync(echoLoad, [String(port), String(CONNECTIONS), String(SECONDS)], { encoding: "utf8" })
-      : execFileSync(
+      ? [echoLoad, String(port), String(CONNECTIONS), String(SECONDS)]
+      : [
           "wrk",
-          [
-            "-t1",
-            `-c${CONNECTIONS}`,
-            `-d${SECONDS}s`,
-            ...(workload === "close" ? ["-H", "Connection: close"] : []),
-            `http://127.0.0.1:${port}/`,
-          ],
-          { encoding: "utf8" },
-        );
+          "-t1",
+          `-c${CONNECTIONS}`,
+          `-d${SECONDS}s`,
+          ...(workload === "close" ? ["-H", "Connection: close"] : []),
+          `http://127.0.0.1:${port}/`,
+        ];
+  const [command, ...args] = onCpu(1, argv) as [string, ...string[]];
+  const output = execFileSync(command, args, { encoding: "utf8" });
   const match = output.match(/Requests\/sec:\s+([\d.]+)/);
   if (!match) throw new Error(`no rate in:\n${output}`);
   if (/Non-2xx|Socket errors/.test(output)) console.error(output);
   return Number(match[1]);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 const echoLoad = prepareTools();
@@ -86,15 +100,19 @@ let missed = 0;
 for (const id of ids) {
   const version = runtimeVersion(runtimes[id]);
   for (const workload of workloads) {
-    const rates: Record<string, number> = {};
-    for (const variant of variants) {
-      const { port, child } = await startServer(id, variant, workload);
-      try {
-        rates[variant] = measure(port, workload, echoLoad);
-      } finally {
-        child.kill();
+    const samples = Object.fromEntries(variants.map((variant) => [variant, [] as number[]]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const variant of variants) {
+        const { port, child } = await startServer(id, variant, workload);
+        try {
+          samples[variant]?.push(measure(port, workload, echoLoad));
+        } finally {
+          child.kill();
+        }
       }
     }
+    const rates: Record<string, number> = {};
+    for (const [variant, values] of Object.entries(samples)) rates[variant] = median(values);
     const base = rates.native ?? 1;
     const cells = variants.slice(1).map((variant) => {
       const ratio = (rates[variant] ?? 0) / base;
@@ -108,7 +126,7 @@ for (const id of ids) {
   }
 }
 console.log(
-  `\n${CONNECTIONS} connections, ${SECONDS} s per cell, on 127.0.0.1: wrk -t1 for HTTP, bench/echo-load.c for echo`,
+  `\n${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds of ${SECONDS} s per cell, on 127.0.0.1: wrk -t1 for HTTP, bench/echo-load.c for echo${pinned ? "; server on CPU 0, load on CPU 1" : ""}`,
 );
 console.log("requests (or echo round trips) per second, and the ratio to the runtime's own listener");
 console.log(

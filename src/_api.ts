@@ -1,9 +1,18 @@
 import type { Sys } from "./ffi/sys.ts";
 import type { RuntimeAdapter } from "./runtime/_adapter.ts";
+import { listenDatagram as listenDatagramWith } from "./runtime/_datagram.ts";
 import { listen as listenWith } from "./runtime/_listener.ts";
 import { accept4 as accept4With } from "./socket/accept.ts";
 import { openSocket as openSocketWith } from "./socket/open.ts";
-import type { AcceptedSocket, Listener, ListenOptions, RawSocket, SocketOptions } from "./types.ts";
+import type {
+  AcceptedSocket,
+  DatagramOptions,
+  DatagramSocket,
+  Listener,
+  ListenOptions,
+  RawSocket,
+  SocketOptions,
+} from "./types.ts";
 
 /** What every runtime entry exports as functions; the entries differ only in how they load libc. */
 export interface Api {
@@ -26,6 +35,15 @@ export interface Api {
    * @throws {SocketError} when a system call fails; no fd is left open.
    */
   listen(options: ListenOptions): Listener;
+  /**
+   * Binds a UDP socket in the address's SO_REUSEPORT group and receives
+   * datagrams in batches (recvmmsg) as they arrive, watched on the
+   * runtime's event loop (Node) or by an off-thread poll (Bun, Deno).
+   *
+   * @throws {TypeError | RangeError} for invalid options, before any system call.
+   * @throws {SocketError} when a system call fails; no fd is left open.
+   */
+  listenDatagram(options: DatagramOptions): DatagramSocket;
   /**
    * accept4(2) on a listening fd: the next connection, or null when none is
    * waiting. `flags` default to SOCK_NONBLOCK | SOCK_CLOEXEC. The returned
@@ -51,6 +69,7 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
   return {
     openSocket: (options) => openSocketWith(sys(), options),
     listen: (options) => listenWith(sys(), adapter, options),
+    listenDatagram: (options) => listenDatagramWith(sys(), adapter, options),
     accept4: (fd, flags) => accept4With(sys(), fd, flags),
     sys,
   };

@@ -2,10 +2,20 @@
 export type { ArchName, Constants, Layouts, OsName, PlatformTable } from "./ffi/_platform.ts";
 export { platformTable } from "./ffi/platforms.ts";
 export type { Sys } from "./ffi/sys.ts";
-export { type AddressInUseReason, ListenerClosedError, SocketError } from "./socket/errors.ts";
+export {
+  type AddressInUseReason,
+  DatagramSocketClosedError,
+  ListenerClosedError,
+  SocketError,
+  TruncatedDatagramError,
+} from "./socket/errors.ts";
 export type {
   AcceptedSocket,
   Conn,
+  Datagram,
+  DatagramOptions,
+  DatagramSocket,
+  DatagramTarget,
   Engine,
   Family,
   Listener,

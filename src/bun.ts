@@ -14,6 +14,8 @@ const api: Api = createApi(() => loadSys(hostPlatform()), bunAdapter);
 export const openSocket: Api["openSocket"] = api.openSocket;
 /** {@inheritDoc Api.listen} */
 export const listen: Api["listen"] = api.listen;
+/** {@inheritDoc Api.listenDatagram} */
+export const listenDatagram: Api["listenDatagram"] = api.listenDatagram;
 /** {@inheritDoc Api.accept4} */
 export const accept4: Api["accept4"] = api.accept4;
 /** {@inheritDoc Api.sys} */

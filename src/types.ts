@@ -155,3 +155,65 @@ export interface AcceptedSocket {
   readonly fd: number;
   readonly remoteAddr: NetAddr;
 }
+
+/** Options for {@link listenDatagram}: those of {@link openSocket} for UDP, plus buffer sizes. */
+export interface DatagramOptions extends Omit<SocketOptions, "transport" | "backlog"> {
+  /** Always "udp" (the default here). */
+  readonly transport?: "udp";
+  /** SO_RCVBUF in bytes: the kernel's receive queue (it doubles the value and caps it at net.core.rmem_max). */
+  readonly receiveBufferSize?: number;
+  /** SO_SNDBUF in bytes (doubled and capped at net.core.wmem_max). */
+  readonly sendBufferSize?: number;
+  /**
+   * The longest datagram received whole, 1–65535 (default 65535, the most
+   * UDP can carry, so nothing is ever cut). A longer one makes receive()
+   * reject with a {@link TruncatedDatagramError} in its place. Smaller
+   * values save memory: each socket keeps `batchSize` buffers of this size.
+   */
+  readonly maxDatagramSize?: number;
+  /** Datagrams moved per system call by recvmmsg/sendmmsg, 1–1024 (default 32). */
+  readonly batchSize?: number;
+}
+
+/** A received datagram and its sender, like `Deno.DatagramConn`'s `[Uint8Array, Addr]`. */
+export type Datagram = [data: Uint8Array, remoteAddr: NetAddr];
+
+/** Where a datagram goes: an IP literal (or "localhost") and a port. */
+export interface DatagramTarget {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/**
+ * A UDP socket in a reuseport group, shaped like `Deno.DatagramConn`.
+ * Iterate it (`for await (const [data, addr] of socket)`) or call
+ * `receive()`. Datagrams are read in batches (recvmmsg on Linux) into
+ * buffers allocated once; each datagram handed out is the caller's own.
+ */
+export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable {
+  readonly addr: NetAddr;
+  /** The socket's fd. */
+  readonly fd: number;
+  /**
+   * The next datagram. Rejects with a {@link TruncatedDatagramError} in place
+   * of a datagram longer than `maxDatagramSize`, and with a
+   * {@link DatagramSocketClosedError} after `close()`.
+   */
+  receive(): Promise<Datagram>;
+  /** Every datagram received so far (at least one; waits for it): a batch to answer with `sendMany()`. */
+  receiveMany(): Promise<Datagram[]>;
+  /**
+   * Sends one datagram; resolves with its length once the kernel took it
+   * (waiting while the socket buffer is full). IPv4 targets work from a
+   * dual-stack IPv6 socket.
+   */
+  send(data: Uint8Array, addr: DatagramTarget): Promise<number>;
+  /** Sends many datagrams with as few system calls as possible (sendmmsg); resolves with how many went out. */
+  sendMany(datagrams: readonly (readonly [Uint8Array, DatagramTarget])[]): Promise<number>;
+  /** Closes the fd, ends iteration and rejects waiting receive() calls. Idempotent. */
+  close(): void;
+  /** Keeps the process alive while open (the default). */
+  ref(): void;
+  /** Lets the process exit even while open. */
+  unref(): void;
+}

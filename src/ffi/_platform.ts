@@ -39,6 +39,21 @@ export interface Layouts {
   /** `struct rlimit`: two rlim_t (64-bit on every supported target). */
   readonly rlimit: { readonly size: number; readonly cur: Field; readonly max: Field };
   readonly pollfd: { readonly size: number; readonly fd: Field; readonly events: Field; readonly revents: Field };
+  /** `struct iovec`: a pointer and a size_t. */
+  readonly iovec: { readonly size: number; readonly base: Field; readonly len: Field };
+  /** `struct msghdr`; fields narrower than their slot (BSD socklen_t, musl's int + padding) are zero-padded. */
+  readonly msghdr: {
+    readonly size: number;
+    readonly name: Field;
+    readonly namelen: Field;
+    readonly iov: Field;
+    readonly iovlen: Field;
+    readonly control: Field;
+    readonly controllen: Field;
+    readonly flags: Field;
+  };
+  /** `struct mmsghdr` (recvmmsg/sendmmsg): a msghdr and the byte count; absent where libc has no recvmmsg. */
+  readonly mmsghdr?: { readonly size: number; readonly len: Field };
   /** `struct epoll_event`: packed (12 bytes) on x86_64, 16 bytes elsewhere. Linux only. */
   readonly epollEvent?: { readonly size: number; readonly events: Field; readonly data: Field };
 }
@@ -89,6 +104,8 @@ export interface Constants {
   readonly EFD_NONBLOCK: number;
   readonly EFD_CLOEXEC: number;
   readonly MSG_DONTWAIT: number;
+  /** In msg_flags: the datagram was longer than the buffer. */
+  readonly MSG_TRUNC: number;
 }
 
 /** Everything the library knows about one OS on one CPU architecture. */

@@ -60,4 +60,14 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   getrlimit: { params: ["i32", "buf"], result: "i32" },
   // int eventfd(unsigned int initval, int flags): Linux only
   eventfd: { params: ["u32", "i32"], result: "i32", optional: true },
+  // ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen)
+  recvfrom: { params: ["i32", "buf", "usize", "i32", "buf", "buf"], result: "isize" },
+  // ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen)
+  sendto: { params: ["i32", "buf", "usize", "i32", "buf", "u32"], result: "isize" },
+  // int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout): Linux, FreeBSD
+  recvmmsg: { params: ["i32", "buf", "u32", "i32", "buf"], result: "i32", optional: true },
+  // int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags): Linux, FreeBSD
+  sendmmsg: { params: ["i32", "buf", "u32", "i32"], result: "i32", optional: true },
+  // void *memmove(void *dst, const void *src, size_t n): with n = 0, the address of a buffer (see Sys.addressOf)
+  memmove: { params: ["buf", "buf", "usize"], result: "usize" },
 };

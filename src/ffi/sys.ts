@@ -38,6 +38,32 @@ export interface Sys {
   getrlimit(resource: number, limit: Uint8Array): number;
   /** Undefined where libc has no eventfd (anything but Linux). */
   eventfd: ((initial: number, flags: number) => number) | undefined;
+  /** `from` and `fromLength` may be null. */
+  recvfrom(
+    fd: number,
+    buf: Uint8Array,
+    length: number,
+    flags: number,
+    from: Uint8Array | null,
+    fromLength: Uint8Array | null,
+  ): number;
+  sendto(fd: number, buf: Uint8Array, length: number, flags: number, to: Uint8Array, toLength: number): number;
+  /**
+   * `vec` holds `count` struct mmsghdr (layouts.mmsghdr) whose pointers are
+   * absolute addresses (see `addressOf`). Undefined where libc lacks it (macOS).
+   */
+  recvmmsg:
+    | ((fd: number, vec: Uint8Array, count: number, flags: number, timeout: Uint8Array | null) => number)
+    | undefined;
+  sendmmsg: ((fd: number, vec: Uint8Array, count: number, flags: number) => number) | undefined;
+  /**
+   * The address C sees for `buffer`'s first byte, for structs that point
+   * into other memory (msghdr, iovec). Only meaningful for memory that never
+   * moves: the view of an ArrayBuffer made with `new ArrayBuffer(n)` (its
+   * store lives outside the garbage-collected heap), kept referenced for as
+   * long as C may use the address.
+   */
+  addressOf(buffer: Uint8Array): number;
   /**
    * poll(2) run off the JavaScript thread, resolving with its result; -1
    * when it failed (errno belongs to the other thread and is not read).
@@ -98,8 +124,22 @@ export function errnoReturning(
     write: need("write"),
     getrlimit: need("getrlimit"),
     eventfd: wrap("eventfd"),
+    recvfrom: need("recvfrom"),
+    sendto: need("sendto"),
+    recvmmsg: wrap("recvmmsg"),
+    sendmmsg: wrap("sendmmsg"),
+    addressOf: addressOf(need("memmove")),
     pollOffThread: undefined,
   } as Sys;
+}
+
+/** memmove(buffer, buffer, 0) returns its first argument: the address the binding passed to C. */
+function addressOf(memmove: (...args: never[]) => number): (buffer: Uint8Array) => number {
+  return (buffer) => {
+    const address = (memmove as (dst: Uint8Array, src: Uint8Array, n: number) => number)(buffer, buffer, 0);
+    if (!Number.isSafeInteger(address) || address <= 0) throw new Error(`unusable buffer address ${address}`);
+    return address;
+  };
 }
 
 /** Tries each candidate name in turn; the error lists every attempt. */

@@ -99,6 +99,8 @@ function createThreadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadab
       if (ready === 0 && !referenced) await pause(0, false);
     }
     running = false;
+    // Nothing left to watch: the poll thread must not keep the process alive.
+    sys.setPollRef?.(false);
   }
 
   return (fd: number, onReadable: () => void): FdWatch => {

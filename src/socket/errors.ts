@@ -1,4 +1,5 @@
 import type { Sys } from "../ffi/sys.ts";
+import type { NetAddr } from "../types.ts";
 
 /**
  * Why a bind failed with EADDRINUSE, when the library can tell:
@@ -75,14 +76,51 @@ export function check(sys: Sys, result: number, syscall: string, details?: Socke
   throw socketError(sys, result, syscall, details);
 }
 
+function endpoint(addr: { hostname: string; port: number }): string {
+  return `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+}
+
+/** Rejects receive() on a datagram socket that was closed (a `for await` loop simply ends instead). */
+export class DatagramSocketClosedError extends Error {
+  override readonly name: string = "DatagramSocketClosedError";
+  readonly code: string = "ERR_SOCKET_CLOSED";
+
+  constructor(addr: { hostname: string; port: number }) {
+    super(`the datagram socket on ${endpoint(addr)} is closed`);
+  }
+}
+
+/**
+ * A datagram longer than `maxDatagramSize` arrived: receive() rejects with
+ * this error in the datagram's place instead of handing out cut bytes as if
+ * they were whole. The socket keeps working; the next receive() gets the
+ * next datagram.
+ */
+export class TruncatedDatagramError extends Error {
+  override readonly name: string = "TruncatedDatagramError";
+  readonly code: string = "EMSGSIZE";
+  /** The first `maxDatagramSize` bytes. */
+  readonly data: Uint8Array;
+  /** The datagram's real length. */
+  readonly size: number;
+  readonly remoteAddr: NetAddr;
+
+  constructor(data: Uint8Array, size: number, maxDatagramSize: number, remoteAddr: NetAddr) {
+    super(
+      `a ${size}-byte datagram from ${endpoint(remoteAddr)} exceeds maxDatagramSize (${maxDatagramSize}); raise the option to receive it whole`,
+    );
+    this.data = data;
+    this.size = size;
+    this.remoteAddr = remoteAddr;
+  }
+}
+
 /** Rejects accept() on a listener that was closed (a `for await` loop simply ends instead). */
 export class ListenerClosedError extends Error {
   override readonly name: string = "ListenerClosedError";
   readonly code: string = "ERR_LISTENER_CLOSED";
 
   constructor(addr: { hostname: string; port: number }) {
-    super(
-      `the listener on ${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port} is closed`,
-    );
+    super(`the listener on ${endpoint(addr)} is closed`);
   }
 }

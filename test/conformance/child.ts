@@ -8,6 +8,9 @@
 //     --hold keeps every connection open until the line "release" (then
 //     answers "ok"); --unref unrefs the listener and waits for nothing;
 //     --ref just keeps listening.
+//   child.ts udp <port> (--unref | --ref | --close)
+//     listenDatagram(); --unref unrefs it and waits for nothing; --close
+//     exchanges a datagram with itself, closes it and waits for nothing.
 import type { Conn, Listener } from "../../src/node.ts";
 import { loadForRuntime } from "./_library.ts";
 import type { ChildReport } from "./_util.ts";
@@ -68,6 +71,20 @@ if (args[0] === "listen") {
     }
     stop = async () => running.close();
   }
+} else if (args[0] === "udp") {
+  try {
+    const socket = lib.listenDatagram({ hostname: "127.0.0.1", port: Number(args[1]) });
+    if (args.includes("--unref")) socket.unref();
+    stop = async () => socket.close();
+    if (args.includes("--close")) {
+      await socket.send(new Uint8Array(1), socket.addr);
+      await socket.receive();
+      socket.close();
+    }
+    print({ ok: true, port: socket.addr.port });
+  } catch (error) {
+    print(failure(error));
+  }
 } else {
   try {
     const socket = lib.openSocket({
@@ -88,7 +105,7 @@ if (args[0] === "listen") {
   }
 }
 
-if (!args.includes("--unref")) {
+if (!args.includes("--unref") && !args.includes("--close")) {
   let pending = "";
   process.stdin.setEncoding("utf8");
   process.stdin.on("data", (chunk: string) => {

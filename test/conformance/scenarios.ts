@@ -1,4 +1,5 @@
 import type { Scenario } from "./_scenario.ts";
+import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
 
@@ -7,4 +8,5 @@ export const scenarios: readonly Scenario[] = [
   ...socketScenarios,
   ...listenerScenarios("native"),
   ...listenerScenarios("accept4"),
+  ...datagramScenarios,
 ];

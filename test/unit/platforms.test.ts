@@ -31,6 +31,21 @@ describe("platform tables", () => {
     expect(platformTable("linux", "arm64").layouts.epollEvent?.size).toBe(16);
   });
 
+  test("msghdr and mmsghdr: 56/64 bytes on Linux, 48/56 on FreeBSD, no mmsghdr on macOS", () => {
+    for (const arch of ["x64", "arm64"]) {
+      const { layouts, constants } = platformTable("linux", arch);
+      expect([layouts.msghdr.size, layouts.msghdr.iov.offset, layouts.msghdr.flags.offset]).toEqual([56, 16, 48]);
+      expect(layouts.mmsghdr).toEqual({ size: 64, len: { offset: 56, size: 4 } });
+      expect(layouts.iovec.size).toBe(16);
+      expect(constants.MSG_TRUNC).toBe(0x20);
+    }
+    const freebsd = platformTable("freebsd", "x64");
+    expect([freebsd.layouts.msghdr.size, freebsd.layouts.msghdr.flags.offset]).toEqual([48, 44]);
+    expect(freebsd.layouts.mmsghdr).toEqual({ size: 56, len: { offset: 48, size: 8 } });
+    expect(freebsd.constants.MSG_TRUNC).toBe(0x10);
+    expect(platformTable("darwin", "arm64").layouts.mmsghdr).toBeUndefined();
+  });
+
   test("libc: glibc first, then musl's loader-provided libc", () => {
     expect(platformTable("linux", "x64").libc).toEqual(["libc.so.6", "libc.musl-x86_64.so.1"]);
     expect(platformTable("linux", "arm64").libc).toEqual(["libc.so.6", "libc.musl-aarch64.so.1"]);

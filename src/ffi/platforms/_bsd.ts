@@ -45,6 +45,7 @@ export const bsdConstants: Omit<
   EFD_NONBLOCK: 0,
   EFD_CLOEXEC: 0,
   MSG_DONTWAIT: 0x80,
+  MSG_TRUNC: 0x10,
 };
 
 export const bsdLayouts: Layouts = {
@@ -68,6 +69,18 @@ export const bsdLayouts: Layouts = {
   socklen: 4,
   rlimit: { size: 16, cur: { offset: 0, size: 8 }, max: { offset: 8, size: 8 } },
   pollfd: { size: 8, fd: { offset: 0, size: 4 }, events: { offset: 4, size: 2 }, revents: { offset: 6, size: 2 } },
+  iovec: { size: 16, base: { offset: 0, size: 8 }, len: { offset: 8, size: 8 } },
+  // int msg_iovlen and socklen_t msg_controllen, so msg_flags follows at 44.
+  msghdr: {
+    size: 48,
+    name: { offset: 0, size: 8 },
+    namelen: { offset: 8, size: 4 },
+    iov: { offset: 16, size: 8 },
+    iovlen: { offset: 24, size: 4 },
+    control: { offset: 32, size: 8 },
+    controllen: { offset: 40, size: 4 },
+    flags: { offset: 44, size: 4 },
+  },
 };
 
 /** errno numbers common to macOS and FreeBSD (sys/errno.h). */

@@ -24,7 +24,8 @@ export function freebsdTable(arch: ArchName): PlatformTable {
       SO_REUSEPORT_LB: 0x10000,
       O_CLOEXEC: 0x100000,
     },
-    layouts: bsdLayouts,
+    // FreeBSD's mmsghdr ends in an ssize_t msg_len.
+    layouts: { ...bsdLayouts, mmsghdr: { size: 56, len: { offset: 48, size: 8 } } },
     errnoNames: bsdErrnoNames,
   };
 }

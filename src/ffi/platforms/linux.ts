@@ -46,6 +46,7 @@ const constants: Constants = {
   EFD_NONBLOCK: 0x800,
   EFD_CLOEXEC: 0x80000,
   MSG_DONTWAIT: 0x40,
+  MSG_TRUNC: 0x20,
 };
 
 const commonLayouts: Omit<Layouts, "epollEvent"> = {
@@ -67,6 +68,19 @@ const commonLayouts: Omit<Layouts, "epollEvent"> = {
   socklen: 4,
   rlimit: { size: 16, cur: { offset: 0, size: 8 }, max: { offset: 8, size: 8 } },
   pollfd: { size: 8, fd: { offset: 0, size: 4 }, events: { offset: 4, size: 2 }, revents: { offset: 6, size: 2 } },
+  iovec: { size: 16, base: { offset: 0, size: 8 }, len: { offset: 8, size: 8 } },
+  // glibc: size_t msg_iovlen and msg_controllen; musl: int plus padding, the same bytes when zeroed (little-endian).
+  msghdr: {
+    size: 56,
+    name: { offset: 0, size: 8 },
+    namelen: { offset: 8, size: 4 },
+    iov: { offset: 16, size: 8 },
+    iovlen: { offset: 24, size: 8 },
+    control: { offset: 32, size: 8 },
+    controllen: { offset: 40, size: 8 },
+    flags: { offset: 48, size: 4 },
+  },
+  mmsghdr: { size: 64, len: { offset: 56, size: 4 } },
 };
 
 /** x86_64 declares epoll_event packed: the 64-bit data follows the events word directly. */
