@@ -11,6 +11,12 @@
 //   child.ts udp <port> (--unref | --ref | --close)
 //     listenDatagram(); --unref unrefs it and waits for nothing; --close
 //     exchanges a datagram with itself, closes it and waits for nothing.
+//   child.ts udp-paced <count>
+//     sends <count> numbered 1,000-byte datagrams from a socket with the
+//     smallest send buffer to another in this process, half with send() and
+//     half with sendMany(), then prints {"received", "inOrder", "ms"}. Meant
+//     for a network namespace whose loopback is rate-limited, where the send
+//     buffer fills and sendto reports EAGAIN.
 import type { Conn, Listener } from "../../src/node.ts";
 import { loadForRuntime } from "./_library.ts";
 import type { ChildReport } from "./_util.ts";
@@ -71,6 +77,32 @@ if (args[0] === "listen") {
     }
     stop = async () => running.close();
   }
+} else if (args[0] === "udp-paced") {
+  const count = Number(args[1]);
+  const receiver = lib.listenDatagram({ hostname: "127.0.0.1", port: 0, receiveBufferSize: 4 << 20 });
+  const sender = lib.listenDatagram({ hostname: "127.0.0.1", port: 0, reusePort: false, sendBufferSize: 1 });
+  print({ ok: true, port: receiver.addr.port });
+  const received: number[] = [];
+  const all = (async () => {
+    for await (const [data] of receiver) {
+      received.push(new DataView(data.buffer, data.byteOffset).getUint32(0));
+      if (received.length === count) break;
+    }
+  })();
+  const numbered = (i: number): Uint8Array => {
+    const datagram = new Uint8Array(1000);
+    new DataView(datagram.buffer).setUint32(0, i);
+    return datagram;
+  };
+  const started = Date.now();
+  const half = Math.floor(count / 2);
+  for (let i = 0; i < half; i++) await sender.send(numbered(i), receiver.addr);
+  await sender.sendMany(Array.from({ length: count - half }, (_, j) => [numbered(half + j), receiver.addr] as const));
+  const sentMs = Date.now() - started;
+  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+  print(JSON.stringify({ received: received.length, inOrder: received.every((n, i) => n === i), sentMs }));
+  receiver.close();
+  sender.close();
 } else if (args[0] === "udp") {
   try {
     const socket = lib.listenDatagram({ hostname: "127.0.0.1", port: Number(args[1]) });
@@ -105,7 +137,7 @@ if (args[0] === "listen") {
   }
 }
 
-if (!args.includes("--unref") && !args.includes("--close")) {
+if (!args.includes("--unref") && !args.includes("--close") && args[0] !== "udp-paced") {
   let pending = "";
   process.stdin.setEncoding("utf8");
   process.stdin.on("data", (chunk: string) => {

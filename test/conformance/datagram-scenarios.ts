@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import type { Datagram, DatagramSocket, NetAddr } from "../../src/node.ts";
 import { assertSpread, expectSocketError } from "./_assert.ts";
 import type { Context, Scenario } from "./_scenario.ts";
@@ -170,31 +171,34 @@ export const datagramScenarios: Scenario[] = [
       peer.close();
     },
   },
-  {
-    name: "udp: a datagram over maxDatagramSize rejects receive() with TruncatedDatagramError; the next arrives whole",
-    async run(ctx) {
-      const server = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0, maxDatagramSize: 100 });
-      const peer = client(ctx);
-      await peer.send(new Uint8Array(300).fill(7), server.addr);
-      await peer.send(new Uint8Array(100).fill(8), server.addr);
-      const error = await within(
-        server.receive().then(
-          () => assert.fail("a 300-byte datagram was received as if whole"),
-          (e: unknown) => e,
-        ),
-        5000,
-        "the long datagram",
-      );
-      assert.ok(error instanceof ctx.lib.TruncatedDatagramError, String(error));
-      assert.equal(error.size, 300);
-      assert.equal(error.data.length, 100);
-      assert.equal(error.remoteAddr.port, peer.addr.port);
-      const [next] = await within(server.receive(), 5000, "the datagram after it");
-      assert.deepEqual(next, new Uint8Array(100).fill(8));
-      server.close();
-      peer.close();
-    },
-  },
+  ...[32, 1].map(
+    (batchSize): Scenario => ({
+      name: `udp: a datagram over maxDatagramSize rejects receive() with TruncatedDatagramError; the next arrives whole (${batchSize === 1 ? "recvfrom" : "recvmmsg"})`,
+      async run(ctx) {
+        const server = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0, maxDatagramSize: 100, batchSize });
+        const peer = client(ctx);
+        await peer.send(new Uint8Array(300).fill(7), server.addr);
+        await peer.send(new Uint8Array(100).fill(8), server.addr);
+        const error = await within(
+          server.receive().then(
+            () => assert.fail("a 300-byte datagram was received as if whole"),
+            (e: unknown) => e,
+          ),
+          5000,
+          "the long datagram",
+        );
+        assert.ok(error instanceof ctx.lib.TruncatedDatagramError, String(error));
+        assert.equal(error.size, 300);
+        assert.deepEqual(error.data, new Uint8Array(100).fill(7));
+        assert.equal(error.remoteAddr.port, peer.addr.port);
+        const [next, from] = await within(server.receive(), 5000, "the datagram after it");
+        assert.deepEqual(next, new Uint8Array(100).fill(8));
+        assert.deepEqual(from, peer.addr);
+        server.close();
+        peer.close();
+      },
+    }),
+  ),
   {
     name: "udp: 4 sockets in one group each receive a share of datagrams from 200 source ports",
     async run(ctx) {
@@ -258,6 +262,51 @@ export const datagramScenarios: Scenario[] = [
       );
       member.close();
       assert.equal(openFds().size, before);
+    },
+  },
+  {
+    name: "udp: send() and sendMany() wait while the send buffer is full (EAGAIN behind a rate-limited loopback); all arrive in order",
+    async run(ctx) {
+      // A namespace of our own, whose loopback a token bucket holds to 8 Mbit/s:
+      // datagrams wait in the queue, charged to the sender, so its buffer fills.
+      const ns = `reuseport-${process.pid}-${Date.now() % 100000}`;
+      const ip = (...args: string[]) => execFileSync("ip", args, { stdio: "pipe" });
+      ip("netns", "add", ns);
+      try {
+        ip("netns", "exec", ns, "ip", "link", "set", "lo", "up");
+        ip(
+          "netns",
+          "exec",
+          ns,
+          "tc",
+          "qdisc",
+          "add",
+          "dev",
+          "lo",
+          "root",
+          "tbf",
+          "rate",
+          "8mbit",
+          "burst",
+          "16kb",
+          "latency",
+          "5s",
+        );
+        const child = await startChild(ctx.host, ["udp-paced", "400"], undefined, ["ip", "netns", "exec", ns]);
+        assert.ok(child.report.ok, child.report.error?.message);
+        const result = JSON.parse(await child.nextLine(30_000)) as {
+          received: number;
+          inOrder: boolean;
+          sentMs: number;
+        };
+        await child.exited;
+        assert.equal(result.received, 400, JSON.stringify(result));
+        assert.ok(result.inOrder, "datagrams arrived out of order");
+        // 400 kB at 8 Mbit/s take 0.4 s: the sends must have waited for the queue.
+        assert.ok(result.sentMs >= 250, `sent in ${result.sentMs} ms: the rate limit did not hold the sender back`);
+      } finally {
+        ip("netns", "del", ns);
+      }
     },
   },
   {
