@@ -1,3 +1,4 @@
+import type { FdWatch } from "./ffi/readiness.ts";
 import type { Sys } from "./ffi/sys.ts";
 import type { RuntimeAdapter } from "./runtime/_adapter.ts";
 import { listenDatagram as listenDatagramWith } from "./runtime/_datagram.ts";
@@ -53,6 +54,15 @@ export interface Api {
    */
   accept4(fd: number, flags?: number): AcceptedSocket | null;
   /**
+   * Calls `onReadable` on the JavaScript thread whenever `fd` is readable
+   * (level-triggered), without blocking and without polling in a loop: the
+   * readiness the accept4 engine and datagram sockets use (libuv on Node,
+   * one off-thread poll(2) per process on Bun and Deno). For programs that
+   * drive raw fds themselves, such as `accept4` loops. Close the watch
+   * before closing the fd.
+   */
+  watchReadable(fd: number, onReadable: () => void): FdWatch;
+  /**
    * The libc binding itself, for experiments with raw system calls. Loaded
    * on first use. Methods return the C result or `-errno`.
    */
@@ -71,6 +81,11 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
     listen: (options) => listenWith(sys(), adapter, options),
     listenDatagram: (options) => listenDatagramWith(sys(), adapter, options),
     accept4: (fd, flags) => accept4With(sys(), fd, flags),
+    watchReadable: (fd, onReadable) => {
+      if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
+      if (typeof onReadable !== "function") throw new TypeError("onReadable must be a function");
+      return adapter.watchReadable(sys())(fd, onReadable);
+    },
     sys,
   };
 }

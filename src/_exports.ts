@@ -1,6 +1,7 @@
 // The names every runtime entry re-exports unchanged.
 export type { ArchName, Constants, Layouts, OsName, PlatformTable } from "./ffi/_platform.ts";
 export { platformTable } from "./ffi/platforms.ts";
+export type { FdWatch } from "./ffi/readiness.ts";
 export type { Sys } from "./ffi/sys.ts";
 export {
   type AddressInUseReason,

@@ -18,5 +18,7 @@ export const listen: Api["listen"] = api.listen;
 export const listenDatagram: Api["listenDatagram"] = api.listenDatagram;
 /** {@inheritDoc Api.accept4} */
 export const accept4: Api["accept4"] = api.accept4;
+/** {@inheritDoc Api.watchReadable} */
+export const watchReadable: Api["watchReadable"] = api.watchReadable;
 /** {@inheritDoc Api.sys} */
 export const sys: Api["sys"] = api.sys;

@@ -10,9 +10,11 @@ export type Family = "IPv4" | "IPv6";
 
 /** A bound address, shaped like `Deno.NetAddr`. */
 export interface NetAddr {
+  /** "tcp" or "udp": the protocol of the socket this address belongs to. */
   readonly transport: Transport;
   /** The IP address in its canonical text form ("127.0.0.1", "::1"). */
   readonly hostname: string;
+  /** The port number, 0–65535. */
   readonly port: number;
 }
 
@@ -53,7 +55,9 @@ export interface SocketOptions {
 export interface RawSocket extends Disposable {
   /** The file descriptor; -1 once closed or released. Non-blocking and close-on-exec. */
   readonly fd: number;
+  /** "tcp" (bound and listening) or "udp" (bound), as asked for in the options. */
   readonly transport: Transport;
+  /** "IPv4" or "IPv6", from the hostname; an IPv6 socket on "::" is dual-stack unless `ipv6Only`. */
   readonly family: Family;
   /** The bound address, with the kernel's port when 0 was asked for. */
   readonly localAddr: NetAddr;
@@ -72,6 +76,7 @@ export type Engine = "native" | "accept4";
 
 /** Options for {@link listen}: a TCP {@link SocketOptions} plus the accept engine. */
 export interface ListenOptions extends Omit<SocketOptions, "transport"> {
+  /** Always "tcp" (the default here); a listener has no UDP form. */
   readonly transport?: "tcp";
   /**
    * "native" (default): the runtime's own acceptor serves the fd
@@ -109,7 +114,9 @@ export interface Conn extends AsyncDisposable {
    * more. Like `Deno.Conn.write`; interleaves in call order with `writable`.
    */
   write(data: Uint8Array): Promise<number>;
+  /** This end's address: the host IP the peer reached (not a wildcard) and the listener's port. */
   readonly localAddr: NetAddr;
+  /** The peer's address and port; IPv4 clients of a dual-stack "::" listener appear as "::ffff:a.b.c.d". */
   readonly remoteAddr: NetAddr;
   /** The connection's fd where the runtime exposes it (undefined on Bun's native engine). */
   readonly fd: number | undefined;
@@ -128,9 +135,11 @@ export interface Conn extends AsyncDisposable {
  * Iterate it (`for await (const conn of listener)`) or call `accept()`.
  */
 export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
+  /** The bound address, with the kernel's port when 0 was asked for. */
   readonly addr: NetAddr;
   /** The listening fd. */
   readonly fd: number;
+  /** The accept engine in use: "native" (the runtime's acceptor) or "accept4" (FFI). */
   readonly engine: Engine;
   /**
    * The next connection. After `close()` — including one that is waiting —
@@ -153,6 +162,7 @@ export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
 export interface AcceptedSocket {
   /** The connected fd; the caller owns it. */
   readonly fd: number;
+  /** The peer's address and port, as accept4 reported them. */
   readonly remoteAddr: NetAddr;
 }
 
@@ -180,7 +190,9 @@ export type Datagram = [data: Uint8Array, remoteAddr: NetAddr];
 
 /** Where a datagram goes: an IP literal (or "localhost") and a port. */
 export interface DatagramTarget {
+  /** An IPv4 or IPv6 literal, or "localhost" (127.0.0.1); names are not resolved. */
   readonly hostname: string;
+  /** The destination port, 1–65535. */
   readonly port: number;
 }
 
@@ -191,6 +203,7 @@ export interface DatagramTarget {
  * buffers allocated once; each datagram handed out is the caller's own.
  */
 export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable {
+  /** The bound address (transport "udp"), with the kernel's port when 0 was asked for. */
   readonly addr: NetAddr;
   /** The socket's fd. */
   readonly fd: number;

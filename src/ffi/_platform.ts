@@ -12,12 +12,15 @@ export type ArchName = "x64" | "arm64";
 
 /** Where a field sits in a struct: byte offset and size. */
 export interface Field {
+  /** Bytes from the start of the struct. */
   readonly offset: number;
+  /** Width in bytes (1, 2, 4, 8 or 16). */
   readonly size: number;
 }
 
 /** Layout of `struct sockaddr_in` / `struct sockaddr_in6`. */
 export interface SockaddrLayout {
+  /** `sizeof` the struct in bytes: the address length passed to bind. */
   readonly size: number;
   /** BSD `sin_len`/`sin6_len` byte; absent on Linux. */
   readonly len?: Field;
@@ -25,19 +28,27 @@ export interface SockaddrLayout {
   readonly family: Field;
   /** Port, always big-endian (network order). */
   readonly port: Field;
+  /** The IP address bytes, in network order (4 for IPv4, 16 for IPv6). */
   readonly addr: Field;
+  /** IPv6 only: `sin6_flowinfo`; the library leaves it zero. */
   readonly flowinfo?: Field;
+  /** IPv6 only: `sin6_scope_id`, the interface index of a zoned address ("fe80::1%2"). */
   readonly scopeId?: Field;
 }
 
 /** Struct layouts, in bytes. */
 export interface Layouts {
+  /** `struct sockaddr_in`: an IPv4 address and port. */
   readonly sockaddrIn: SockaddrLayout;
+  /** `struct sockaddr_in6`: an IPv6 address, port, flow info and scope. */
   readonly sockaddrIn6: SockaddrLayout;
+  /** Size of `struct sockaddr_storage`: room for any address a call may return. */
   readonly sockaddrStorage: number;
+  /** Size of `socklen_t`, the length argument of bind, accept4 and getsockopt. */
   readonly socklen: number;
   /** `struct rlimit`: two rlim_t (64-bit on every supported target). */
   readonly rlimit: { readonly size: number; readonly cur: Field; readonly max: Field };
+  /** `struct pollfd`: an int fd and the short `events` asked for and `revents` reported. */
   readonly pollfd: { readonly size: number; readonly fd: Field; readonly events: Field; readonly revents: Field };
   /** `struct iovec`: a pointer and a size_t. */
   readonly iovec: { readonly size: number; readonly base: Field; readonly len: Field };

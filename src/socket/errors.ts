@@ -14,8 +14,11 @@ export type AddressInUseReason = "reuseport-disabled" | "other-user" | "not-reus
 
 /** Details a SocketError may carry. */
 export interface SocketErrorDetails {
+  /** The IP address the call was made on, shown in the message. */
   readonly address?: string;
+  /** The port the call was made on, shown after the address. */
   readonly port?: number;
+  /** For EADDRINUSE from bind: the likely cause. */
   readonly reason?: AddressInUseReason;
   /** For "other-user": the uid that owns the port. */
   readonly ownerUid?: number;
@@ -29,16 +32,27 @@ export interface SocketErrorDetails {
  * `syscall` the libc function, and `address`/`port` what it was called on.
  */
 export class SocketError extends Error {
+  /** Always "SocketError". */
   override readonly name: string = "SocketError";
+  /** The errno name, such as "EADDRINUSE" ("E123" when the platform table has no name for it). */
   readonly code: string;
+  /** The platform's positive errno number (98 for EADDRINUSE on Linux). */
   readonly errno: number;
+  /** The libc function that failed, such as "bind" or "setsockopt". */
   readonly syscall: string;
+  /** The IP address the call was made on, when there was one. */
   readonly address: string | undefined;
+  /** The port the call was made on, when there was one. */
   readonly port: number | undefined;
   /** Set on EADDRINUSE from bind: the likely cause. */
   readonly reason: AddressInUseReason | undefined;
+  /** For `reason: "other-user"`: the uid of the user whose sockets hold the port. */
   readonly ownerUid: number | undefined;
 
+  /**
+   * Builds the error and its message: the syscall, the errno name, the
+   * endpoint when known, and the hint when there is one.
+   */
   constructor(code: string, errno: number, syscall: string, details: SocketErrorDetails = {}) {
     const where = details.address === undefined ? "" : ` ${formatEndpoint(details.address, details.port)}`;
     super(`${syscall} ${code}${where}${details.hint ? `: ${details.hint}` : ""}`);
@@ -82,9 +96,12 @@ function endpoint(addr: { hostname: string; port: number }): string {
 
 /** Rejects receive() on a datagram socket that was closed (a `for await` loop simply ends instead). */
 export class DatagramSocketClosedError extends Error {
+  /** Always "DatagramSocketClosedError". */
   override readonly name: string = "DatagramSocketClosedError";
+  /** Always "ERR_SOCKET_CLOSED". */
   readonly code: string = "ERR_SOCKET_CLOSED";
 
+  /** The message names the closed socket's address (`addr`). */
   constructor(addr: { hostname: string; port: number }) {
     super(`the datagram socket on ${endpoint(addr)} is closed`);
   }
@@ -97,14 +114,18 @@ export class DatagramSocketClosedError extends Error {
  * next datagram.
  */
 export class TruncatedDatagramError extends Error {
+  /** Always "TruncatedDatagramError". */
   override readonly name: string = "TruncatedDatagramError";
+  /** Always "EMSGSIZE", the errno name for a message too long. */
   readonly code: string = "EMSGSIZE";
   /** The first `maxDatagramSize` bytes. */
   readonly data: Uint8Array;
   /** The datagram's real length. */
   readonly size: number;
+  /** The sender's address and port. */
   readonly remoteAddr: NetAddr;
 
+  /** Holds the cut `data`, the real `size` and the sender; the message names `maxDatagramSize`. */
   constructor(data: Uint8Array, size: number, maxDatagramSize: number, remoteAddr: NetAddr) {
     super(
       `a ${size}-byte datagram from ${endpoint(remoteAddr)} exceeds maxDatagramSize (${maxDatagramSize}); raise the option to receive it whole`,
@@ -117,9 +138,12 @@ export class TruncatedDatagramError extends Error {
 
 /** Rejects accept() on a listener that was closed (a `for await` loop simply ends instead). */
 export class ListenerClosedError extends Error {
+  /** Always "ListenerClosedError". */
   override readonly name: string = "ListenerClosedError";
+  /** Always "ERR_LISTENER_CLOSED". */
   readonly code: string = "ERR_LISTENER_CLOSED";
 
+  /** The message names the closed listener's address (`addr`). */
   constructor(addr: { hostname: string; port: number }) {
     super(`the listener on ${endpoint(addr)} is closed`);
   }

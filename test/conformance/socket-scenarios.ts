@@ -349,6 +349,62 @@ export const socketScenarios: readonly Scenario[] = [
     },
   },
   {
+    name: "accept4() with watchReadable(): woken per pending connection, drained until null; stop, start, close",
+    async run(ctx) {
+      const listener = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0 });
+      const port = listener.localAddr.port;
+      const accepted: { fd: number; port: number }[] = [];
+      let wakeUps = 0;
+      let woken: () => void = () => {};
+      const watch = ctx.lib.watchReadable(listener.fd, () => {
+        wakeUps++;
+        for (let next = ctx.lib.accept4(listener.fd); next !== null; next = ctx.lib.accept4(listener.fd)) {
+          accepted.push({ fd: next.fd, port: next.remoteAddr.port });
+        }
+        woken();
+      });
+      const connectOne = () =>
+        new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+          const socket = connect({ host: "127.0.0.1", port });
+          socket.once("connect", () => resolve(socket)).once("error", reject);
+        });
+      const until = (count: number) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${accepted.length} of ${count} accepted`)), 5000);
+          woken = () => {
+            if (accepted.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+          woken();
+        });
+      const clients = await Promise.all([connectOne(), connectOne(), connectOne()]);
+      await until(3);
+      assert.deepEqual(accepted.map((a) => a.port).sort(), clients.map((c) => c.localPort).sort());
+      assert.ok(wakeUps >= 1 && wakeUps <= 3, `${wakeUps} wake-ups`);
+      // Stopped, a pending connection waits in the backlog; started again, it is taken.
+      watch.stop();
+      clients.push(await connectOne());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(accepted.length, 3, "accepted while stopped");
+      watch.start();
+      await until(4);
+      assert.equal(ctx.lib.accept4(listener.fd), null);
+      watch.close();
+      watch.close();
+      const c = ctx.lib.sys().platform.constants;
+      for (const { fd } of accepted) {
+        assert.ok(ctx.lib.sys().fcntl(fd, c.F_GETFL, 0) & c.O_NONBLOCK, "accepted fds are non-blocking");
+        ctx.lib.sys().close(fd);
+      }
+      for (const client of clients) client.destroy();
+      listener.close();
+      assert.throws(() => ctx.lib.watchReadable(-1, () => {}), RangeError);
+      assert.throws(() => ctx.lib.accept4(listener.fd), ctx.lib.SocketError);
+    },
+  },
+  {
     name: "options: localhost, bracketed IPv6, reuseAddr off, backlog, using-disposal",
     run(ctx) {
       const local = ctx.lib.openSocket({ hostname: "localhost", port: 0, reuseAddr: false, backlog: 1 });
