@@ -1,5 +1,5 @@
 // The names every runtime entry re-exports unchanged.
-export type { ArchName, Constants, Layouts, OsName, PlatformTable } from "./ffi/_platform.ts";
+export type { ArchName, Constants, Field, Layouts, OsName, PlatformTable, SockaddrLayout } from "./ffi/_platform.ts";
 export { platformTable } from "./ffi/platforms.ts";
 export type { FdWatch } from "./ffi/readiness.ts";
 export type { Sys } from "./ffi/sys.ts";

@@ -2,13 +2,12 @@
 // over HTTP on loopback and runs programs that do exactly that, with a fresh
 // DENO_DIR (nothing cached helps) and only the permissions the README names.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { root } from "./_runtimes.ts";
+import { type RepoServer, serveRepo } from "./_serve-repo.ts";
 
 const deno = join(root, "node_modules/.bin/deno");
 
@@ -53,35 +52,18 @@ console.log(new TextDecoder().decode(echo) === "ping" ? "udp ok" : "bad echo");
 `,
 };
 
-const types: Record<string, string> = { ".ts": "application/typescript", ".json": "application/json" };
-
-let server: Server;
+let server: RepoServer;
 let base = "";
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    const path = normalize(decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname));
-    const program = programs[path.replace(/^\/programs\//, "")];
-    if (path.startsWith("/programs/") && program) {
-      response.writeHead(200, { "content-type": types[".ts"] });
-      response.end(program(base));
-      return;
-    }
-    const file = join(root, path);
-    const type = types[extname(file)];
-    const inside = file.startsWith(join(root, "src")) || file === join(root, "mod.ts");
-    if (!type || !inside || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { "content-type": type });
-    response.end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveRepo(
+    [],
+    Object.fromEntries(Object.entries(programs).map(([name, make]) => [`programs/${name}`, make])),
+  );
+  base = server.base;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 function runFromUrl(name: string, flags: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const denoDir = mkdtempSync(join(tmpdir(), "reuseport-deno-dir-"));

@@ -71,57 +71,98 @@ export interface Layouts {
 
 /** The numeric constants the library passes to libc. */
 export interface Constants {
+  /** `AF_INET`: the IPv4 address family (socket(2), sockaddr_in). */
   readonly AF_INET: number;
+  /** `AF_INET6`: the IPv6 address family (socket(2), sockaddr_in6); 10 on Linux, 28 on FreeBSD, 30 on macOS. */
   readonly AF_INET6: number;
+  /** `SOCK_STREAM`: socket type for TCP. */
   readonly SOCK_STREAM: number;
+  /** `SOCK_DGRAM`: socket type for UDP. */
   readonly SOCK_DGRAM: number;
-  /** 0 where `socket()` has no such flag (macOS): fcntl sets it instead. */
+  /** `SOCK_NONBLOCK`: make the new fd non-blocking; 0 where `socket()` has no such flag (macOS): fcntl sets it instead. */
   readonly SOCK_NONBLOCK: number;
-  /** 0 where `socket()` has no such flag (macOS): fcntl sets it instead. */
+  /** `SOCK_CLOEXEC`: make the new fd close-on-exec; 0 where `socket()` has no such flag (macOS): fcntl sets it instead. */
   readonly SOCK_CLOEXEC: number;
+  /** `SOL_SOCKET`: the setsockopt level of the socket-wide options (SO_*). */
   readonly SOL_SOCKET: number;
+  /** `SO_REUSEADDR`: bind past connections lingering in TIME_WAIT (socket(7)). */
   readonly SO_REUSEADDR: number;
+  /** `SO_REUSEPORT`: join the address's group of sockets (socket(7)); the kernel balances the group on Linux. */
   readonly SO_REUSEPORT: number;
-  /** FreeBSD's balancing variant of SO_REUSEPORT; 0 where it does not exist. */
+  /** `SO_REUSEPORT_LB`: FreeBSD's balancing variant of SO_REUSEPORT; 0 where it does not exist. */
   readonly SO_REUSEPORT_LB: number;
+  /** `SO_TYPE`: getsockopt only, the socket's type (SOCK_STREAM or SOCK_DGRAM). */
   readonly SO_TYPE: number;
+  /** `SO_ERROR`: getsockopt only, reads and clears the socket's pending error. */
   readonly SO_ERROR: number;
+  /** `SO_ACCEPTCONN`: getsockopt only, 1 when the socket is listening. */
   readonly SO_ACCEPTCONN: number;
+  /** `SO_RCVBUF`: the kernel's receive buffer size in bytes. */
   readonly SO_RCVBUF: number;
+  /** `SO_SNDBUF`: the kernel's send buffer size in bytes. */
   readonly SO_SNDBUF: number;
+  /** `IPPROTO_TCP`: the TCP protocol number, also the setsockopt level of TCP_* options. */
   readonly IPPROTO_TCP: number;
+  /** `IPPROTO_UDP`: the UDP protocol number. */
   readonly IPPROTO_UDP: number;
+  /** `IPPROTO_IPV6`: the setsockopt level of IPV6_* options. */
   readonly IPPROTO_IPV6: number;
+  /** `IPV6_V6ONLY`: an IPv6 socket refuses IPv4-mapped traffic (ipv6(7)). */
   readonly IPV6_V6ONLY: number;
+  /** `TCP_NODELAY`: send small segments at once instead of coalescing them (Nagle off). */
   readonly TCP_NODELAY: number;
+  /** `O_RDONLY`: open(2) for reading. */
   readonly O_RDONLY: number;
+  /** `O_NONBLOCK`: the non-blocking file status flag (open(2), fcntl F_SETFL). */
   readonly O_NONBLOCK: number;
+  /** `O_CLOEXEC`: open(2) the fd close-on-exec. */
   readonly O_CLOEXEC: number;
+  /** `F_GETFD`: fcntl command that reads the fd flags (FD_CLOEXEC). */
   readonly F_GETFD: number;
+  /** `F_SETFD`: fcntl command that sets the fd flags (FD_CLOEXEC). */
   readonly F_SETFD: number;
+  /** `F_GETFL`: fcntl command that reads the file status flags (O_NONBLOCK). */
   readonly F_GETFL: number;
+  /** `F_SETFL`: fcntl command that sets the file status flags (O_NONBLOCK). */
   readonly F_SETFL: number;
+  /** `FD_CLOEXEC`: the close-on-exec fd flag (F_GETFD, F_SETFD). */
   readonly FD_CLOEXEC: number;
+  /** `POLLIN`: poll(2) event, data to read (or a connection to accept). */
   readonly POLLIN: number;
+  /** `POLLOUT`: poll(2) event, writing will not block. */
   readonly POLLOUT: number;
+  /** `POLLERR`: poll(2) result, an error is pending on the fd. */
   readonly POLLERR: number;
+  /** `POLLHUP`: poll(2) result, the peer hung up. */
   readonly POLLHUP: number;
+  /** `POLLNVAL`: poll(2) result, the fd is not open. */
   readonly POLLNVAL: number;
+  /** `RLIMIT_NOFILE`: getrlimit resource, the most fds the process may hold. */
   readonly RLIMIT_NOFILE: number;
+  /** `SHUT_RD`: shutdown(2) the receiving side. */
   readonly SHUT_RD: number;
+  /** `SHUT_WR`: shutdown(2) the sending side (sends FIN). */
   readonly SHUT_WR: number;
+  /** `SHUT_RDWR`: shutdown(2) both sides. */
   readonly SHUT_RDWR: number;
-  /** eventfd flags (Linux); 0 elsewhere. */
+  /** `EFD_NONBLOCK`: eventfd flag (Linux) for a non-blocking fd; 0 elsewhere. */
   readonly EFD_NONBLOCK: number;
+  /** `EFD_CLOEXEC`: eventfd flag (Linux) for a close-on-exec fd; 0 elsewhere. */
   readonly EFD_CLOEXEC: number;
+  /** `MSG_DONTWAIT`: send/receive flag, fail with EAGAIN instead of blocking for this one call. */
   readonly MSG_DONTWAIT: number;
-  /** In msg_flags: the datagram was longer than the buffer. */
+  /**
+   * `MSG_TRUNC`: as a receive flag, makes Linux return a datagram's real
+   * length; in msg_flags, the datagram was longer than the buffer.
+   */
   readonly MSG_TRUNC: number;
 }
 
 /** Everything the library knows about one OS on one CPU architecture. */
 export interface PlatformTable {
+  /** The operating system, as Node names it (`process.platform`). */
   readonly os: OsName;
+  /** The CPU architecture, as Node names it (`process.arch`). */
   readonly arch: ArchName;
   /** Names to try with dlopen, in order (glibc first, then musl's loader-provided libc). */
   readonly libc: readonly string[];
@@ -135,7 +176,9 @@ export interface PlatformTable {
   readonly balancesGroup: boolean;
   /** Whether integers in structs are little-endian (all supported targets are). */
   readonly littleEndian: boolean;
+  /** The numeric constants passed to libc on this platform. */
   readonly constants: Constants;
+  /** Byte offsets and sizes of the C structs the library fills and reads. */
   readonly layouts: Layouts;
   /** errno number → symbolic name ("EADDRINUSE"). */
   readonly errnoNames: Readonly<Record<number, string>>;

@@ -10,6 +10,7 @@ export interface FdWatch {
   stop(): void;
   /** Keeps the process alive while started (the default). */
   ref(): void;
+  /** Lets the process exit even while the watch is started. */
   unref(): void;
   /** Stops for good. Call it before closing the fd. */
   close(): void;

@@ -14,25 +14,45 @@ export interface Sys {
   readonly platform: PlatformTable;
   /** The dlopen name libc was found under. */
   readonly libcName: string;
+  /** socket(2): a new fd of `domain` (AF_*), `type` (SOCK_*, with SOCK_NONBLOCK/SOCK_CLOEXEC or-ed in) and `protocol`. */
   socket(domain: number, type: number, protocol: number): number;
+  /** setsockopt(2): sets option `name` at `level` from the first `length` bytes of `value` (an int option is 4 bytes). */
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, length: number): number;
-  /** `length` is a socklen_t (4 bytes) holding the buffer size in, the value size out. */
+  /** getsockopt(2): reads option `name` at `level` into `value`; `length` is a socklen_t (4 bytes) holding the buffer size in, the value size out. */
   getsockopt(fd: number, level: number, name: number, value: Uint8Array, length: Uint8Array): number;
+  /** bind(2): `addr` is an encoded sockaddr (layouts.sockaddrIn/sockaddrIn6) of `length` bytes. */
   bind(fd: number, addr: Uint8Array, length: number): number;
+  /** listen(2): marks a bound stream socket as accepting, with an accept queue of `backlog`. */
   listen(fd: number, backlog: number): number;
-  /** Undefined where libc has no accept4 (macOS). */
+  /**
+   * accept4(2): the next connection's fd, with `flags` (SOCK_NONBLOCK,
+   * SOCK_CLOEXEC) set on it; the peer's address into `addr` when given.
+   * Undefined where libc has no accept4 (macOS).
+   */
   accept4: ((fd: number, addr: Uint8Array | null, length: Uint8Array | null, flags: number) => number) | undefined;
+  /** getsockname(2): the bound address into `addr`; `length` is a socklen_t holding its size in, the address size out. */
   getsockname(fd: number, addr: Uint8Array, length: Uint8Array): number;
+  /** getpeername(2): the peer's address into `addr`; `length` as for getsockname. */
   getpeername(fd: number, addr: Uint8Array, length: Uint8Array): number;
+  /** shutdown(2): closes one direction (`how` is SHUT_RD, SHUT_WR or SHUT_RDWR) and keeps the fd. */
   shutdown(fd: number, how: number): number;
+  /** close(2): releases the fd; its number may be reused at once. */
   close(fd: number): number;
   /** fcntl with an int argument (F_GETFL ignores it). */
   fcntl(fd: number, cmd: number, arg: number): number;
+  /**
+   * poll(2) on the calling thread: `fds` holds `count` struct pollfd
+   * (layouts.pollfd); `timeoutMs` -1 waits forever, 0 returns at once.
+   * Blocks the JavaScript thread while it waits (see `pollOffThread`).
+   */
   poll(fds: Uint8Array, count: number, timeoutMs: number): number;
+  /** geteuid(2): the effective user id, the one the kernel checks when a socket joins a group. */
   geteuid(): number;
   /** `path` is a NUL-terminated byte string. */
   open(path: Uint8Array, flags: number): number;
+  /** read(2): up to `count` bytes into `buf`; 0 at end of file. */
   read(fd: number, buf: Uint8Array, count: number): number;
+  /** write(2): up to `count` bytes from `buf`; returns how many were written. */
   write(fd: number, buf: Uint8Array, count: number): number;
   /** `limit` is a struct rlimit (layouts.rlimit). */
   getrlimit(resource: number, limit: Uint8Array): number;
@@ -47,6 +67,7 @@ export interface Sys {
     from: Uint8Array | null,
     fromLength: Uint8Array | null,
   ): number;
+  /** sendto(2): one datagram of `length` bytes from `buf` to the encoded sockaddr `to` (`toLength` bytes). */
   sendto(fd: number, buf: Uint8Array, length: number, flags: number, to: Uint8Array, toLength: number): number;
   /**
    * `vec` holds `count` struct mmsghdr (layouts.mmsghdr) whose pointers are
@@ -55,6 +76,11 @@ export interface Sys {
   recvmmsg:
     | ((fd: number, vec: Uint8Array, count: number, flags: number, timeout: Uint8Array | null) => number)
     | undefined;
+  /**
+   * sendmmsg(2): sends up to `count` datagrams described by `vec` (struct
+   * mmsghdr, as for recvmmsg) in one call; returns how many went out.
+   * Undefined where libc lacks it (macOS).
+   */
   sendmmsg: ((fd: number, vec: Uint8Array, count: number, flags: number) => number) | undefined;
   /**
    * The address C sees for `buffer`'s first byte, for structs that point
