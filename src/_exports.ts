@@ -7,6 +7,8 @@ export {
   type AddressInUseReason,
   DatagramSocketClosedError,
   ListenerClosedError,
+  type SendFailure,
+  SendManyError,
   SocketError,
   TruncatedDatagramError,
 } from "./socket/errors.ts";
@@ -23,6 +25,7 @@ export type {
   ListenOptions,
   NetAddr,
   RawSocket,
+  ReceiveOptions,
   SocketOptions,
   Transport,
 } from "./types.ts";

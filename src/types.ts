@@ -185,6 +185,12 @@ export interface DatagramOptions extends Omit<SocketOptions, "transport" | "back
   readonly batchSize?: number;
 }
 
+/** Options for {@link DatagramSocket.receive} and {@link DatagramSocket.receiveMany}. */
+export interface ReceiveOptions {
+  /** Stops waiting: the call rejects with the signal's reason, and no datagram is taken. */
+  readonly signal?: AbortSignal;
+}
+
 /** A received datagram and its sender, like `Deno.DatagramConn`'s `[Uint8Array, Addr]`. */
 export type Datagram = [data: Uint8Array, remoteAddr: NetAddr];
 
@@ -210,18 +216,31 @@ export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable
   /**
    * The next datagram. Rejects with a {@link TruncatedDatagramError} in place
    * of a datagram longer than `maxDatagramSize`, and with a
-   * {@link DatagramSocketClosedError} after `close()`.
+   * {@link DatagramSocketClosedError} after `close()`; with the signal's
+   * reason when `options.signal` aborts first.
    */
-  receive(): Promise<Datagram>;
-  /** Every datagram received so far (at least one; waits for it): a batch to answer with `sendMany()`. */
-  receiveMany(): Promise<Datagram[]>;
+  receive(options?: ReceiveOptions): Promise<Datagram>;
+  /**
+   * Every datagram received so far, up to the next too-long one (waits for at
+   * least one): a batch to answer with `sendMany()`. When the first waiting
+   * item is a too-long datagram it rejects with a
+   * {@link TruncatedDatagramError}, like `receive()`; the next call goes on
+   * after it.
+   */
+  receiveMany(options?: ReceiveOptions): Promise<Datagram[]>;
   /**
    * Sends one datagram; resolves with its length once the kernel took it
    * (waiting while the socket buffer is full). IPv4 targets work from a
    * dual-stack IPv6 socket.
    */
   send(data: Uint8Array, addr: DatagramTarget): Promise<number>;
-  /** Sends many datagrams with as few system calls as possible (sendmmsg); resolves with how many went out. */
+  /**
+   * Sends many datagrams with as few system calls as possible (sendmmsg);
+   * resolves with how many went out. Every datagram and address is checked
+   * before any is sent. A datagram the kernel refuses does not stop the
+   * rest: the call then rejects with a {@link SendManyError} that lists the
+   * failures and counts what was sent.
+   */
   sendMany(datagrams: readonly (readonly [Uint8Array, DatagramTarget])[]): Promise<number>;
   /** Closes the fd, ends iteration and rejects waiting receive() calls. Idempotent. */
   close(): void;

@@ -4,10 +4,18 @@ import { formatIp, type IpAddress, parseIp } from "../socket/_ip.ts";
 import { MessageBatch, type ReceivedMessage } from "../socket/_messages.ts";
 import { scratch } from "../socket/_scratch.ts";
 import { encodeSockaddr, type SocketAddress } from "../socket/_sockaddr.ts";
-import { DatagramSocketClosedError, errnoName, socketError, TruncatedDatagramError } from "../socket/errors.ts";
+import {
+  DatagramSocketClosedError,
+  errnoName,
+  type SendFailure,
+  SendManyError,
+  SocketError,
+  socketError,
+  TruncatedDatagramError,
+} from "../socket/errors.ts";
 import { openSocket } from "../socket/open.ts";
 import { setIntOption } from "../socket/sockopt.ts";
-import type { Datagram, DatagramOptions, DatagramSocket, NetAddr, RawSocket } from "../types.ts";
+import type { Datagram, DatagramOptions, DatagramSocket, NetAddr, RawSocket, ReceiveOptions } from "../types.ts";
 import type { RuntimeAdapter } from "./_adapter.ts";
 
 /** The largest UDP payload there is (IPv6's 65,535 − 8; IPv4's is 65,507). */
@@ -45,6 +53,17 @@ interface Waiter {
   readonly many: boolean;
 }
 
+/** A send that found the socket buffer full and waits for room. */
+interface PendingSend {
+  /** Tries again: true when the send is over (settled), false while it must still wait. */
+  attempt(): boolean;
+  /** The socket closed first. */
+  abandon(error: Error): void;
+}
+
+/** What a send's result means: sent, wait for buffer room and retry, or failed for good. */
+type SendOutcome = "sent" | "wait" | "failed";
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 class BatchedDatagramSocket implements DatagramSocket {
@@ -64,7 +83,7 @@ class BatchedDatagramSocket implements DatagramSocket {
   #referenced = true;
   #closed = false;
   /** Sends waiting for room in the socket buffer, in order. */
-  #sendQueue: (() => boolean)[] = [];
+  #sendQueue: PendingSend[] = [];
   #sendTimer: ReturnType<typeof setTimeout> | undefined;
   #sendDelay = SEND_RETRY_MS;
 
@@ -162,24 +181,46 @@ class BatchedDatagramSocket implements DatagramSocket {
     else this.#watch.stop();
   }
 
-  #next(many: boolean): Promise<Received[]> {
+  #next(many: boolean, signal: AbortSignal | undefined): Promise<Received[]> {
     if (this.#queue.length > 0) {
       const items = this.#take(many);
       this.#updateWatch();
       return Promise.resolve(items);
     }
     if (this.#closed) return Promise.reject(new DatagramSocketClosedError(this.addr));
-    return new Promise<Received[]>((resolve, reject) => this.#waiters.push({ resolve, reject, many }));
+    if (signal === undefined)
+      return new Promise<Received[]>((resolve, reject) => this.#waiters.push({ resolve, reject, many }));
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<Received[]>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (items) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(items);
+        },
+        reject: (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+        many,
+      };
+      const onAbort = (): void => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at !== -1) this.#waiters.splice(at, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
   }
 
-  async receive(): Promise<Datagram> {
-    const [item] = await this.#next(false);
+  async receive(options?: ReceiveOptions): Promise<Datagram> {
+    const [item] = await this.#next(false, options?.signal);
     if (item instanceof Error) throw item;
     return item as Datagram;
   }
 
-  async receiveMany(): Promise<Datagram[]> {
-    const items = await this.#next(true);
+  async receiveMany(options?: ReceiveOptions): Promise<Datagram[]> {
+    const items = await this.#next(true, options?.signal);
     if (items[0] instanceof Error) throw items[0];
     return items as Datagram[];
   }
@@ -228,10 +269,16 @@ class BatchedDatagramSocket implements DatagramSocket {
       this.#checkData(data);
       const to = this.#destination(addr);
       return new Promise<number>((resolve, reject) => {
-        this.#enqueueSend(() => {
-          const name = encodeSockaddr(this.#sys.platform, to, scratch(this.#sys).sockaddr.bytes);
-          const result = this.#sys.sendto(this.#raw.fd, data, data.length, 0, name, name.length);
-          return this.#settleSend(result, "sendto", to, () => resolve(result), reject);
+        this.#enqueueSend({
+          attempt: () => {
+            const name = encodeSockaddr(this.#sys.platform, to, scratch(this.#sys).sockaddr.bytes);
+            const result = this.#sys.sendto(this.#raw.fd, data, data.length, 0, name, name.length);
+            const outcome = this.#sendOutcome(result);
+            if (outcome === "sent") resolve(result);
+            else if (outcome === "failed") reject(this.#sendError(result, "sendto", to));
+            return outcome !== "wait";
+          },
+          abandon: reject,
         });
       });
     } catch (error) {
@@ -243,31 +290,57 @@ class BatchedDatagramSocket implements DatagramSocket {
     try {
       if (this.#closed) throw new DatagramSocketClosedError(this.addr);
       if (!Array.isArray(datagrams)) throw new TypeError("datagrams must be an array of [data, addr]");
+      // Every datagram is checked before any is sent.
       const prepared = datagrams.map(([data, addr]) => {
         this.#checkData(data);
         return [data, this.#destination(addr)] as const;
       });
       if (prepared.length === 0) return Promise.resolve(0);
       if (this.#sys.sendmmsg === undefined || this.#sys.platform.layouts.mmsghdr === undefined) {
-        return Promise.all(prepared.map(([data, to]) => this.send(data, toNetAddr(to)))).then(() => prepared.length);
+        return this.#sendEach(prepared);
       }
       return new Promise<number>((resolve, reject) => {
-        let sent = 0;
-        this.#enqueueSend(() => {
-          while (sent < prepared.length) {
-            const result = this.#sendBatch(prepared, sent);
-            const done = this.#settleSend(result, "sendmmsg", prepared[sent]?.[1], () => {}, reject);
-            if (!done) return false;
-            if (result < 0) return true;
-            sent += result;
-          }
-          resolve(sent);
-          return true;
+        const failures: SendFailure[] = [];
+        let next = 0;
+        this.#enqueueSend({
+          attempt: () => {
+            while (next < prepared.length) {
+              const result = this.#sendBatch(prepared, next);
+              const outcome = result === 0 ? "wait" : this.#sendOutcome(result);
+              if (outcome === "wait") return false;
+              if (outcome === "sent") {
+                next += result;
+                continue;
+              }
+              // The first datagram of the batch failed for good: report it and go on with the rest.
+              failures.push({ index: next, error: this.#sendError(result, "sendmmsg", prepared[next]?.[1]) });
+              next++;
+            }
+            const sent = prepared.length - failures.length;
+            if (failures.length === 0) resolve(sent);
+            else reject(new SendManyError(sent, failures));
+            return true;
+          },
+          abandon: reject,
         });
       });
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** sendMany without sendmmsg: one send() each, failures collected the same way. */
+  async #sendEach(prepared: readonly (readonly [Uint8Array, SocketAddress])[]): Promise<number> {
+    const results = await Promise.allSettled(prepared.map(([data, to]) => this.send(data, toNetAddr(to))));
+    const failures: SendFailure[] = [];
+    results.forEach((result, index) => {
+      if (result.status === "rejected") {
+        if (!(result.reason instanceof SocketError)) throw result.reason;
+        failures.push({ index, error: result.reason });
+      }
+    });
+    if (failures.length > 0) throw new SendManyError(prepared.length - failures.length, failures);
+    return prepared.length;
   }
 
   /** One sendmmsg for up to a batch of datagrams from `from` on; larger ones go alone through sendto. */
@@ -291,31 +364,21 @@ class BatchedDatagramSocket implements DatagramSocket {
     return (sys.sendmmsg as NonNullable<Sys["sendmmsg"]>)(this.#raw.fd, batch.vector, n, 0);
   }
 
-  /**
-   * Judges a send's result: true when the send is over (`sent` or `failed`
-   * was called), false when the socket buffer is full and it must wait.
-   */
-  #settleSend(
-    result: number,
-    syscall: string,
-    to: SocketAddress | undefined,
-    sent: () => void,
-    failed: (error: Error) => void,
-  ): boolean {
-    if (result >= 0) {
-      sent();
-      return true;
-    }
+  /** EAGAIN and ENOBUFS mean the buffer is full (and EINTR, interrupted): try again later. */
+  #sendOutcome(result: number): SendOutcome {
+    if (result >= 0) return "sent";
     const code = errnoName(this.#sys, -result);
-    if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ENOBUFS" || code === "EINTR") return false;
-    failed(socketError(this.#sys, result, syscall, to === undefined ? {} : { address: formatIp(to), port: to.port }));
-    return true;
+    return code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ENOBUFS" || code === "EINTR" ? "wait" : "failed";
+  }
+
+  #sendError(result: number, syscall: string, to: SocketAddress | undefined): SocketError {
+    return socketError(this.#sys, result, syscall, to === undefined ? {} : { address: formatIp(to), port: to.port });
   }
 
   /** Runs a send now, or after the ones already waiting for buffer room. */
-  #enqueueSend(attempt: () => boolean): void {
-    if (this.#sendQueue.length === 0 && attempt()) return;
-    this.#sendQueue.push(attempt);
+  #enqueueSend(pending: PendingSend): void {
+    if (this.#sendQueue.length === 0 && pending.attempt()) return;
+    this.#sendQueue.push(pending);
     this.#scheduleSendRetry();
   }
 
@@ -324,7 +387,7 @@ class BatchedDatagramSocket implements DatagramSocket {
     this.#sendTimer = setTimeout(() => {
       this.#sendTimer = undefined;
       while (this.#sendQueue.length > 0 && !this.#closed) {
-        if (!(this.#sendQueue[0] as () => boolean)()) {
+        if (!(this.#sendQueue[0] as PendingSend).attempt()) {
           this.#sendDelay = Math.min(this.#sendDelay * 2, SEND_RETRY_MAX_MS);
           this.#scheduleSendRetry();
           return;
@@ -341,9 +404,10 @@ class BatchedDatagramSocket implements DatagramSocket {
     this.#closed = true;
     this.#watch.close();
     if (this.#sendTimer !== undefined) clearTimeout(this.#sendTimer);
-    this.#sendQueue = [];
     this.#raw.close();
     const error = new DatagramSocketClosedError(this.addr);
+    // Sends still waiting for buffer room will never go out: they fail, as do waiting receives.
+    for (const pending of this.#sendQueue.splice(0)) pending.abandon(error);
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
   }
 

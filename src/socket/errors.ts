@@ -136,6 +136,38 @@ export class TruncatedDatagramError extends Error {
   }
 }
 
+/** One datagram of a sendMany() call that the kernel refused. */
+export interface SendFailure {
+  /** Its position in the array given to sendMany(). */
+  readonly index: number;
+  /** Why (EACCES for a broadcast address without SO_BROADCAST, ENETUNREACH, …), with the destination. */
+  readonly error: SocketError;
+}
+
+/**
+ * sendMany() could not send every datagram. The others went out: one bad
+ * destination does not hold back the replies to everyone else.
+ */
+export class SendManyError extends Error {
+  /** "SendManyError". */
+  override readonly name: string = "SendManyError";
+  /** "ERR_SEND_MANY". */
+  readonly code: string = "ERR_SEND_MANY";
+  /** How many datagrams were sent. */
+  readonly sent: number;
+  /** The ones that were not, in order. */
+  readonly failures: readonly SendFailure[];
+
+  /** The message counts the failures and quotes the first; `sent` went out, `failures` did not. */
+  constructor(sent: number, failures: readonly SendFailure[]) {
+    super(
+      `${failures.length} of ${sent + failures.length} datagrams were not sent; the first: ${failures[0]?.error.message}`,
+    );
+    this.sent = sent;
+    this.failures = failures;
+  }
+}
+
 /** Rejects accept() on a listener that was closed (a `for await` loop simply ends instead). */
 export class ListenerClosedError extends Error {
   /** Always "ListenerClosedError". */

@@ -14,7 +14,8 @@
 //   child.ts udp-paced <count>
 //     sends <count> numbered 1,000-byte datagrams from a socket with the
 //     smallest send buffer to another in this process, half with send() and
-//     half with sendMany(), then prints {"received", "inOrder", "ms"}. Meant
+//     half with sendMany(), then one more sendMany() it closes the socket
+//     under, and prints {"received", "inOrder", "sentMs", "abandoned"}. Meant
 //     for a network namespace whose loopback is rate-limited, where the send
 //     buffer fills and sendto reports EAGAIN.
 import type { Conn, Listener } from "../../src/node.ts";
@@ -100,7 +101,17 @@ if (args[0] === "listen") {
   await sender.sendMany(Array.from({ length: count - half }, (_, j) => [numbered(half + j), receiver.addr] as const));
   const sentMs = Date.now() - started;
   await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 20_000))]);
-  print(JSON.stringify({ received: received.length, inOrder: received.every((n, i) => n === i), sentMs }));
+  // A batch stuck behind the full buffer when the socket closes must fail, not hang.
+  const stuck = sender.sendMany(Array.from({ length: 200 }, (_, j) => [numbered(j), receiver.addr] as const));
+  sender.close();
+  const abandoned = await Promise.race([
+    stuck.then(
+      () => "sent",
+      (error: { code?: string }) => error.code,
+    ),
+    new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000)),
+  ]);
+  print(JSON.stringify({ received: received.length, inOrder: received.every((n, i) => n === i), sentMs, abandoned }));
   receiver.close();
   sender.close();
 } else if (args[0] === "udp") {

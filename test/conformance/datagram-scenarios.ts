@@ -298,15 +298,66 @@ export const datagramScenarios: Scenario[] = [
           received: number;
           inOrder: boolean;
           sentMs: number;
+          abandoned: string;
         };
         await child.exited;
         assert.equal(result.received, 400, JSON.stringify(result));
         assert.ok(result.inOrder, "datagrams arrived out of order");
         // 400 kB at 8 Mbit/s take 0.4 s: the sends must have waited for the queue.
         assert.ok(result.sentMs >= 250, `sent in ${result.sentMs} ms: the rate limit did not hold the sender back`);
+        assert.equal(result.abandoned, "ERR_SOCKET_CLOSED", "a sendMany() waiting for room when its socket closed");
       } finally {
         ip("netns", "del", ns);
       }
+    },
+  },
+  {
+    name: "udp: sendMany() goes on past a datagram the kernel refuses, and the SendManyError lists it",
+    async run(ctx) {
+      const server = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0 });
+      const peer = client(ctx);
+      const refused = { hostname: "255.255.255.255", port: 9 };
+      const error = await peer
+        .sendMany([
+          [encoder.encode("a"), server.addr],
+          [encoder.encode("b"), refused],
+          [encoder.encode("c"), server.addr],
+        ])
+        .then(
+          () => assert.fail("a broadcast without SO_BROADCAST was sent"),
+          (e: unknown) => e,
+        );
+      assert.ok(error instanceof ctx.lib.SendManyError, String(error));
+      assert.equal(error.sent, 2);
+      assert.equal(error.failures.length, 1);
+      assert.equal(error.failures[0]?.index, 1);
+      assert.equal(error.failures[0]?.error.code, "EACCES");
+      assert.equal(error.failures[0]?.error.address, "255.255.255.255");
+      const got: string[] = [];
+      while (got.length < 2)
+        for (const [data] of await within(server.receiveMany(), 5000, "a and c")) got.push(text(data));
+      assert.deepEqual(got, ["a", "c"]);
+      await assert.rejects(peer.send(encoder.encode("b"), refused), { name: "SocketError", code: "EACCES" });
+      server.close();
+      peer.close();
+    },
+  },
+  {
+    name: "udp: receive({ signal }) stops waiting when the signal aborts, and takes no datagram",
+    async run(ctx) {
+      const server = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0 });
+      const peer = client(ctx);
+      const controller = new AbortController();
+      const waiting = server.receive({ signal: controller.signal });
+      const reason = new Error("no longer needed");
+      controller.abort(reason);
+      await assert.rejects(waiting, (e) => e === reason);
+      await assert.rejects(server.receiveMany({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
+      await peer.send(encoder.encode("kept"), server.addr);
+      const [data] = await within(server.receive({ signal: new AbortController().signal }), 5000, "the datagram");
+      assert.equal(text(data), "kept");
+      server.close();
+      peer.close();
     },
   },
   {
