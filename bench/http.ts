@@ -3,12 +3,9 @@
 // keep-alive and HTTP/1.1 connection-per-request driven by wrk, and raw echo
 // driven by bench/echo-load.c (compiled here with cc).
 // Run: npm run bench:http [runtime…]   (installs wrk from Debian's packages if missing)
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { type RuntimeId, root, runtimes, runtimeVersion } from "../test/_runtimes.ts";
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { type RuntimeId, runtimes, runtimeVersion } from "../test/_runtimes.ts";
+import { compileC, has, median, onCpu, pinned, startServer as startBenchServer } from "./_driver.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 /** Rounds per cell, the variants interleaved in each; the median is reported. */
@@ -17,23 +14,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGETS = { "library-fd": 0.97, "library-native": 0.97, "library-accept4": 0.85 } as const;
 const workloads = ["keepalive", "close", "echo"] as const;
 const variants = ["native", "library-fd", "library-native", "library-accept4"] as const;
-
-/**
- * With two or more CPUs the server runs on CPU 0 and the load generator on
- * CPU 1, so neither steals the other's time slices: the rate then measures
- * the server's cost per request, and repeats agree far better.
- */
-const pinned = availableParallelism() >= 2 && has("taskset");
-const onCpu = (cpu: number, argv: string[]): string[] => (pinned ? ["taskset", "-c", String(cpu), ...argv] : argv);
-
-function has(command: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** wrk from Debian's packages; the echo client compiled from bench/echo-load.c. */
 function prepareTools(): string {
@@ -45,9 +25,7 @@ function prepareTools(): string {
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
     });
   }
-  const echoLoad = join(mkdtempSync(join(tmpdir(), "reuseport-bench-")), "echo-load");
-  execFileSync("cc", ["-O2", "-o", echoLoad, join(root, "bench/echo-load.c")], { stdio: "inherit" });
-  return echoLoad;
+  return compileC("echo-load.c");
 }
 
 async function startServer(
@@ -55,15 +33,7 @@ async function startServer(
   variant: string,
   workload: string,
 ): Promise<{ port: number; child: ChildProcess }> {
-  const argv = runtimes[id].argv(join(root, "bench/_http-server.ts"), [variant, workload]);
-  // Deno keeps reusePort on its own listener behind --unstable-net.
-  if (id === "deno") argv.splice(2, 0, "--unstable-net");
-  const [command, ...args] = onCpu(0, argv) as [string, ...string[]];
-  const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`${id} ${variant} server exited (${code})`)));
-  });
+  const { line, child } = await startBenchServer(id, "_http-server.ts", [variant, workload]);
   return { port: Number(line), child };
 }
 
@@ -85,11 +55,6 @@ function measure(port: number, workload: string, echoLoad: string): number {
   if (!match) throw new Error(`no rate in:\n${output}`);
   if (/Non-2xx|Socket errors/.test(output)) console.error(output);
   return Number(match[1]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 const echoLoad = prepareTools();
