@@ -26,6 +26,8 @@ const MAX_QUEUED = 1024;
 /** Waits after a send found the socket buffer full: from 1 ms, doubling to 100 ms. */
 const SEND_RETRY_MS = 1;
 const SEND_RETRY_MAX_MS = 100;
+/** Parsed destination hostnames kept per socket (then the cache starts over). */
+const HOST_CACHE = 4096;
 
 const datagramKeys = ["receiveBufferSize", "sendBufferSize", "maxDatagramSize", "batchSize"] as const;
 
@@ -86,6 +88,7 @@ class BatchedDatagramSocket implements DatagramSocket {
   #sendQueue: PendingSend[] = [];
   #sendTimer: ReturnType<typeof setTimeout> | undefined;
   #sendDelay = SEND_RETRY_MS;
+  readonly #hosts = new Map<string, IpAddress>();
 
   constructor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, maxDatagramSize: number, batchSize: number) {
     this.#sys = sys;
@@ -246,14 +249,29 @@ class BatchedDatagramSocket implements DatagramSocket {
     if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new RangeError(`addr.port must be an integer from 1 to 65535, got ${String(port)}`);
     }
-    const ip =
-      typeof hostname === "string" ? (hostname === "localhost" ? parseIp("127.0.0.1") : parseIp(hostname)) : undefined;
-    if (ip === undefined) throw new TypeError(`addr.hostname must be an IP literal, got ${String(hostname)}`);
+    if (typeof hostname !== "string")
+      throw new TypeError(`addr.hostname must be an IP literal, got ${String(hostname)}`);
+    const ip = this.#hostAddress(hostname);
+    return { family: ip.family, bytes: ip.bytes, scopeId: ip.scopeId, port };
+  }
+
+  /**
+   * The parsed address of a hostname, from a small cache: a server answers
+   * the same clients again and again, and parsing text per datagram cost
+   * more than sending it.
+   */
+  #hostAddress(hostname: string): IpAddress {
+    const cached = this.#hosts.get(hostname);
+    if (cached !== undefined) return cached;
+    const ip = hostname === "localhost" ? parseIp("127.0.0.1") : parseIp(hostname);
+    if (ip === undefined) throw new TypeError(`addr.hostname must be an IP literal, got ${hostname}`);
     const mapped = toFamily(ip, this.#family);
     if (mapped === undefined) {
       throw new TypeError(`cannot send to ${formatIp(ip)} from an IPv4 socket (${this.addr.hostname})`);
     }
-    return { ...mapped, port };
+    if (this.#hosts.size >= HOST_CACHE) this.#hosts.clear();
+    this.#hosts.set(hostname, mapped);
+    return mapped;
   }
 
   #checkData(data: Uint8Array): void {

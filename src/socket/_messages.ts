@@ -1,6 +1,6 @@
 import type { Sys } from "../ffi/sys.ts";
 import { formatIp } from "./_ip.ts";
-import { decodeSockaddr, encodeSockaddr, type SocketAddress } from "./_sockaddr.ts";
+import { decodeSockaddr, type SocketAddress } from "./_sockaddr.ts";
 
 /** One datagram read out of a batch. */
 export interface ReceivedMessage {
@@ -11,13 +11,16 @@ export interface ReceivedMessage {
   readonly truncatedFrom: number | undefined;
 }
 
+/** IPv4 peers whose text form is kept (then the cache starts over). */
+const NAME_CACHE = 4096;
+
 /** Room for an IPv6 socket address, 8-byte aligned. */
 const NAME_SLOT = 32;
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
-function setPointer(view: DataView, offset: number, address: number): void {
-  view.setBigUint64(offset, BigInt(address), true);
+function setPointer(view: DataView, offset: number, address: number, littleEndian: boolean): void {
+  view.setBigUint64(offset, BigInt(address), littleEndian);
 }
 
 /**
@@ -39,6 +42,9 @@ export class MessageBatch {
   readonly #headerSize: number;
   readonly #slotStart: number;
   readonly #slotStride: number;
+  readonly #nameStart: number;
+  readonly #dataStart: number;
+  readonly #ipv4Names = new Map<number, string>();
 
   constructor(sys: Sys, count: number, slotSize: number) {
     const { layouts } = sys.platform;
@@ -48,79 +54,82 @@ export class MessageBatch {
     this.#headerSize = layouts.mmsghdr?.size ?? 0;
     this.#slotStart = align8(this.#headerSize * count);
     this.#slotStride = align8(layouts.iovec.size + NAME_SLOT + slotSize);
+    this.#nameStart = this.#slotStart + layouts.iovec.size;
+    this.#dataStart = this.#nameStart + NAME_SLOT;
     // An ArrayBuffer of its own: its store sits outside the collected heap and never moves.
     const memory = new ArrayBuffer(this.#slotStart + this.#slotStride * count);
     this.#bytes = new Uint8Array(memory);
     this.#view = new DataView(memory);
     this.vector = this.#bytes.subarray(0, this.#headerSize * count);
     if (layouts.mmsghdr !== undefined) this.#linkHeaders(sys.addressOf(this.#bytes));
+    for (let i = 0; i < count; i++) this.#setLength(i, slotSize);
   }
 
+  /** An iovec's size_t length, as two 32-bit halves (no BigInt on the hot path). */
+  #setLength(i: number, length: number): void {
+    const field = this.#sys.platform.layouts.iovec.len;
+    const at = this.#iovec(i) + field.offset;
+    const little = this.#sys.platform.littleEndian;
+    this.#view.setUint32(little ? at : at + 4, length, little);
+    this.#view.setUint32(little ? at + 4 : at, 0, little);
+  }
+
+  // Offsets of slot i's parts: plain arithmetic on fields, since they are on the per-datagram path.
   #iovec(i: number): number {
     return this.#slotStart + i * this.#slotStride;
   }
 
   #name(i: number): number {
-    return this.#iovec(i) + this.#sys.platform.layouts.iovec.size;
+    return this.#nameStart + i * this.#slotStride;
   }
 
   #data(i: number): number {
-    return this.#name(i) + NAME_SLOT;
+    return this.#dataStart + i * this.#slotStride;
   }
 
   /** Points every header at its slot's iovec and address, and every iovec at its data. */
   #linkHeaders(base: number): void {
     const { msghdr, iovec } = this.#sys.platform.layouts;
     const view = this.#view;
+    const little = this.#sys.platform.littleEndian;
     for (let i = 0; i < this.count; i++) {
       const header = i * this.#headerSize;
-      setPointer(view, header + msghdr.name.offset, base + this.#name(i));
-      setPointer(view, header + msghdr.iov.offset, base + this.#iovec(i));
-      view.setUint32(header + msghdr.iovlen.offset, 1, true);
-      setPointer(view, this.#iovec(i) + iovec.base.offset, base + this.#data(i));
-    }
-  }
-
-  /** Readies the first `n` headers for recvmmsg: full-size buffers and address room. */
-  prepareReceive(n: number): void {
-    const { msghdr, iovec } = this.#sys.platform.layouts;
-    const view = this.#view;
-    for (let i = 0; i < n; i++) {
-      const header = i * this.#headerSize;
-      view.setUint32(header + msghdr.namelen.offset, NAME_SLOT, true);
-      view.setUint32(header + msghdr.flags.offset, 0, true);
-      view.setBigUint64(this.#iovec(i) + iovec.len.offset, BigInt(this.slotSize), true);
+      setPointer(view, header + msghdr.name.offset, base + this.#name(i), little);
+      setPointer(view, header + msghdr.iov.offset, base + this.#iovec(i), little);
+      view.setUint32(header + msghdr.iovlen.offset, 1, little);
+      setPointer(view, this.#iovec(i) + iovec.base.offset, base + this.#data(i), little);
     }
   }
 
   /**
-   * The first `n` received datagrams, copied out into one new buffer (one
-   * allocation per batch, not per datagram) so the slots can be reused.
+   * Readies the first `n` headers for recvmmsg: the address room (the kernel
+   * overwrites namelen) and full-size buffers where a send shortened them.
+   */
+  prepareReceive(n: number): void {
+    const { msghdr } = this.#sys.platform.layouts;
+    const view = this.#view;
+    const little = this.#sys.platform.littleEndian;
+    for (let i = 0; i < n; i++) view.setUint32(i * this.#headerSize + msghdr.namelen.offset, NAME_SLOT, little);
+  }
+
+  /**
+   * The first `n` received datagrams, each copied out into a buffer of its
+   * own (the caller may keep or transfer it) so the slots can be reused.
    */
   takeReceived(n: number): ReceivedMessage[] {
-    const { layouts, constants } = this.#sys.platform;
+    const { layouts, constants, littleEndian } = this.#sys.platform;
     const lengthField = layouts.mmsghdr?.len;
     if (lengthField === undefined) throw new Error("takeReceived() needs recvmmsg");
     const view = this.#view;
-    const lengths: number[] = [];
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const length = view.getUint32(i * this.#headerSize + lengthField.offset, true);
-      lengths.push(length);
-      total += Math.min(length, this.slotSize);
-    }
-    const out = new Uint8Array(total);
     const messages: ReceivedMessage[] = [];
-    let at = 0;
     for (let i = 0; i < n; i++) {
-      const length = lengths[i] as number;
-      const kept = Math.min(length, this.slotSize);
+      const header = i * this.#headerSize;
+      const length = view.getUint32(header + lengthField.offset, littleEndian);
       const start = this.#data(i);
-      out.set(this.#bytes.subarray(start, start + kept), at);
-      const flags = view.getUint32(i * this.#headerSize + layouts.msghdr.flags.offset, true);
+      const data = this.#bytes.slice(start, start + Math.min(length, this.slotSize));
+      const flags = view.getUint32(header + layouts.msghdr.flags.offset, littleEndian);
       const truncated = (flags & constants.MSG_TRUNC) !== 0 || length > this.slotSize;
-      messages.push(this.#message(i, out.subarray(at, at + kept), truncated ? length : undefined));
-      at += kept;
+      messages.push(this.#message(i, data, truncated ? length : undefined));
     }
     return messages;
   }
@@ -143,24 +152,59 @@ export class MessageBatch {
   }
 
   #message(i: number, data: Uint8Array, truncatedFrom: number | undefined): ReceivedMessage {
-    const address = decodeSockaddr(this.#sys.platform, this.#bytes.subarray(this.#name(i), this.#name(i) + NAME_SLOT));
-    return {
-      data,
-      hostname: address === undefined ? "" : formatIp(address),
-      port: address?.port ?? 0,
-      truncatedFrom,
-    };
+    const { layouts, constants, littleEndian } = this.#sys.platform;
+    const name = this.#name(i);
+    const family = layouts.sockaddrIn.family;
+    const raw =
+      family.size === 1
+        ? this.#view.getUint8(name + family.offset)
+        : this.#view.getUint16(name + family.offset, littleEndian);
+    if (raw === constants.AF_INET) {
+      // IPv4 is the common case: read in place, and the same peers come back,
+      // so their text is kept (the same string each time also hashes once).
+      const at = name + layouts.sockaddrIn.addr.offset;
+      const value = this.#view.getUint32(at, false);
+      let hostname = this.#ipv4Names.get(value);
+      if (hostname === undefined) {
+        const b = this.#bytes;
+        hostname = `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+        if (this.#ipv4Names.size >= NAME_CACHE) this.#ipv4Names.clear();
+        this.#ipv4Names.set(value, hostname);
+      }
+      return {
+        data,
+        hostname,
+        port: this.#view.getUint16(name + layouts.sockaddrIn.port.offset, false),
+        truncatedFrom,
+      };
+    }
+    const address = decodeSockaddr(this.#sys.platform, this.#bytes.subarray(name, name + NAME_SLOT));
+    return { data, hostname: address === undefined ? "" : formatIp(address), port: address?.port ?? 0, truncatedFrom };
   }
 
   /** Fills slot `i` for sendmmsg: the data (at most `slotSize` bytes) and the destination. */
   setOutgoing(i: number, data: Uint8Array, to: SocketAddress): void {
-    const { msghdr, iovec } = this.#sys.platform.layouts;
-    const view = this.#view;
+    const { layouts, littleEndian } = this.#sys.platform;
     this.#bytes.set(data, this.#data(i));
-    view.setBigUint64(this.#iovec(i) + iovec.len.offset, BigInt(data.length), true);
-    const name = encodeSockaddr(this.#sys.platform, to, this.#bytes.subarray(this.#name(i), this.#name(i) + NAME_SLOT));
+    this.#setLength(i, data.length);
     const header = i * this.#headerSize;
-    view.setUint32(header + msghdr.namelen.offset, name.length, true);
-    view.setUint32(header + msghdr.flags.offset, 0, true);
+    this.#view.setUint32(header + layouts.msghdr.namelen.offset, this.#writeName(i, to), littleEndian);
+  }
+
+  /** Encodes `to` into slot `i`'s address room, in place; returns the sockaddr's length. */
+  #writeName(i: number, to: SocketAddress): number {
+    const { layouts, constants, littleEndian } = this.#sys.platform;
+    const layout = to.family === 4 ? layouts.sockaddrIn : layouts.sockaddrIn6;
+    const at = this.#name(i);
+    const view = this.#view;
+    this.#bytes.fill(0, at, at + layout.size);
+    const family = to.family === 4 ? constants.AF_INET : constants.AF_INET6;
+    if (layout.len) view.setUint8(at + layout.len.offset, layout.size);
+    if (layout.family.size === 1) view.setUint8(at + layout.family.offset, family);
+    else view.setUint16(at + layout.family.offset, family, littleEndian);
+    view.setUint16(at + layout.port.offset, to.port, false);
+    this.#bytes.set(to.bytes, at + layout.addr.offset);
+    if (layout.scopeId) view.setUint32(at + layout.scopeId.offset, to.scopeId, littleEndian);
+    return layout.size;
   }
 }
