@@ -71,8 +71,12 @@ async function sendFromEach(clients: DatagramSocket[], port: number, each = 1, h
  * Bun and Deno starts the shared off-thread poll (an eventfd, and Bun's
  * Worker), which stays for the life of the process and is not a leak.
  */
-function settledFdCount(ctx: Context): number {
-  ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0 }).close();
+async function settledFdCount(ctx: Context): Promise<number> {
+  const socket = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0 });
+  // A datagram that comes back proves the watcher runs (Bun's Worker is up).
+  await socket.send(new Uint8Array(1), socket.addr);
+  await within(socket.receive(), 5000, "a datagram to itself");
+  socket.close();
   return openFds().size;
 }
 
@@ -85,7 +89,7 @@ export const datagramScenarios: Scenario[] = [
   {
     name: "udp: echo with addresses through receive() and send(); no fd left behind",
     async run(ctx) {
-      const before = settledFdCount(ctx);
+      const before = await settledFdCount(ctx);
       const server = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0 });
       assert.equal(server.addr.transport, "udp");
       assert.equal(server.addr.hostname, "127.0.0.1");
@@ -243,7 +247,7 @@ export const datagramScenarios: Scenario[] = [
   {
     name: "udp: without reusePort a second bind fails with EADDRINUSE, and no fd is left",
     async run(ctx) {
-      const before = settledFdCount(ctx);
+      const before = await settledFdCount(ctx);
       const alone = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0, reusePort: false });
       const port = alone.addr.port;
       expectSocketError(
@@ -383,7 +387,7 @@ export const datagramScenarios: Scenario[] = [
   {
     name: "udp: bad options and targets are refused before any system call",
     async run(ctx) {
-      const before = settledFdCount(ctx);
+      const before = await settledFdCount(ctx);
       const open = (options: object) => () => ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0, ...options });
       assert.throws(open({ maxDatagramSize: 0 }), RangeError);
       assert.throws(open({ maxDatagramSize: 70_000 }), RangeError);
