@@ -1,4 +1,5 @@
 // The names every runtime entry re-exports unchanged.
+export type { Api } from "./_api.ts";
 export type { ArchName, Constants, Field, Layouts, OsName, PlatformTable, SockaddrLayout } from "./ffi/_platform.ts";
 export { platformTable } from "./ffi/platforms.ts";
 export type { FdWatch } from "./ffi/readiness.ts";
@@ -10,6 +11,7 @@ export {
   type SendFailure,
   SendManyError,
   SocketError,
+  type SocketErrorDetails,
   TruncatedDatagramError,
 } from "./socket/errors.ts";
 export type {
