@@ -60,3 +60,11 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
+
+/** The runtimes named on the command line, or all four. */
+export function selectedRuntimes(): RuntimeId[] {
+  const only = process.argv.slice(2) as RuntimeId[];
+  for (const id of only)
+    if (!(id in runtimes)) throw new Error(`unknown runtime ${id}; use ${Object.keys(runtimes).join(", ")}`);
+  return only.length > 0 ? only : (Object.keys(runtimes) as RuntimeId[]);
+}

@@ -5,7 +5,7 @@
 // Run: npm run bench:http [runtime…]   (installs wrk from Debian's packages if missing)
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { type RuntimeId, runtimes, runtimeVersion } from "../test/_runtimes.ts";
-import { compileC, has, median, onCpu, pinned, startServer as startBenchServer } from "./_driver.ts";
+import { compileC, has, median, onCpu, pinned, selectedRuntimes, startServer as startBenchServer } from "./_driver.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 /** Rounds per cell, the variants interleaved in each; the median is reported. */
@@ -58,8 +58,7 @@ function measure(port: number, workload: string, echoLoad: string): number {
 }
 
 const echoLoad = prepareTools();
-const only = process.argv.slice(2) as RuntimeId[];
-const ids = only.length > 0 ? only : (Object.keys(runtimes) as RuntimeId[]);
+const ids = selectedRuntimes();
 const rows: string[] = [];
 let missed = 0;
 for (const id of ids) {

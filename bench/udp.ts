@@ -5,7 +5,7 @@
 // Run: npm run bench:udp [runtime…]
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { type RuntimeId, runtimes, runtimeVersion } from "../test/_runtimes.ts";
-import { compileC, median, onCpu, pinned, startServer } from "./_driver.ts";
+import { compileC, median, onCpu, pinned, selectedRuntimes, startServer } from "./_driver.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 /** Rounds per cell, the variants interleaved in each; the median is reported. */
@@ -69,8 +69,7 @@ async function cell(id: RuntimeId, sockets: number, udpLoad: string): Promise<Re
 }
 
 const udpLoad = compileC("udp-load.c");
-const only = process.argv.slice(2) as RuntimeId[];
-const ids = only.length > 0 ? only : (Object.keys(runtimes) as RuntimeId[]);
+const ids = selectedRuntimes();
 const rows: string[] = [];
 let missed = 0;
 for (const id of ids) {
