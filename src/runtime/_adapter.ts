@@ -1,6 +1,12 @@
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
-import type { Conn } from "../types.ts";
+import type { Conn, NetAddr } from "../types.ts";
+
+/** A connection's addresses as far as the acceptor knows them (local: unknown behind a wildcard bind). */
+export interface KnownAddresses {
+  readonly remoteAddr: NetAddr;
+  readonly localAddr: NetAddr | undefined;
+}
 
 /** Where an acceptor delivers connections. */
 export interface AcceptorSink {
@@ -25,8 +31,12 @@ export interface Acceptor {
 export interface RuntimeAdapter {
   /** Serves a listening fd with the runtime's own acceptor, which takes the fd over. */
   serveNative(fd: number, sink: AcceptorSink): Acceptor;
-  /** Adopts a connected, non-blocking fd as a Conn; the Conn owns the fd afterwards. */
-  adopt(fd: number): Conn | Promise<Conn>;
+  /**
+   * Adopts a connected, non-blocking fd as a Conn; the Conn owns the fd
+   * afterwards. `known` carries the addresses accept4 already told, so the
+   * runtime need not ask the kernel again.
+   */
+  adopt(fd: number, known: KnownAddresses): Conn | Promise<Conn>;
   /** The runtime's way to hear that an fd is readable. */
   watchReadable(sys: Sys): WatchReadable;
   /** Makes a timer stop holding the process. */

@@ -117,15 +117,19 @@ class QueueListener implements Listener {
   }
 }
 
+/** Wildcard binds accept on every local address; a specific one is each connection's local address. */
+const wildcards = new Set(["0.0.0.0", "::"]);
+
 function accept4Acceptor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, sink: AcceptorSink): Acceptor {
+  const localAddr = wildcards.has(raw.localAddr.hostname) ? undefined : raw.localAddr;
   const loop = acceptLoop(
     sys,
     raw.fd,
     {
-      accepted: (fd) => {
+      accepted: (fd, remoteAddr) => {
         let conn: Conn | Promise<Conn>;
         try {
-          conn = adapter.adopt(fd);
+          conn = adapter.adopt(fd, { remoteAddr, localAddr });
         } catch (error) {
           sys.close(fd);
           conn = Promise.reject(error);

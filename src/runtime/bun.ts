@@ -1,6 +1,6 @@
 import { threadPoller } from "../socket/_poller.ts";
 import type { Conn, NetAddr } from "../types.ts";
-import type { Acceptor, AcceptorSink, RuntimeAdapter } from "./_adapter.ts";
+import type { Acceptor, AcceptorSink, KnownAddresses, RuntimeAdapter } from "./_adapter.ts";
 import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
 
 export { hostPlatform } from "./_process.ts";
@@ -21,11 +21,15 @@ class BunDriver implements ConnDriver {
   #pending: Uint8Array[] = [];
   #endRequested = false;
 
-  constructor(socket: BunSocket, fd: number | undefined) {
+  constructor(socket: BunSocket, fd: number | undefined, known?: KnownAddresses) {
     this.#socket = socket;
     this.fd = fd;
-    this.localAddr = { transport: "tcp", hostname: socket.localAddress, port: socket.localPort };
-    this.remoteAddr = { transport: "tcp", hostname: socket.remoteAddress, port: socket.remotePort };
+    this.localAddr = known?.localAddr ?? { transport: "tcp", hostname: socket.localAddress, port: socket.localPort };
+    this.remoteAddr = known?.remoteAddr ?? {
+      transport: "tcp",
+      hostname: socket.remoteAddress,
+      port: socket.remotePort,
+    };
   }
 
   attach(events: ConnEvents): void {
@@ -113,9 +117,9 @@ const forwarding: Omit<Handlers, "open"> = {
 };
 
 /** Makes a connection's driver as soon as Bun opens it: paused, so the Conn pulls. */
-function openConn(socket: BunSocket, fd: number | undefined): Conn {
+function openConn(socket: BunSocket, fd: number | undefined, known?: KnownAddresses): Conn {
   socket.pause();
-  const driver = new BunDriver(socket, fd);
+  const driver = new BunDriver(socket, fd, known);
   socket.data = driver;
   return connFromDriver(driver);
 }
@@ -147,14 +151,14 @@ function serveBunFd(fd: number, sink: AcceptorSink): Acceptor {
   };
 }
 
-function adoptBunFd(fd: number): Promise<Conn> {
+function adoptBunFd(fd: number, known: KnownAddresses): Promise<Conn> {
   return new Promise<Conn>((resolve, reject) => {
     connectToFd({
       fd,
       allowHalfOpen: true,
       socket: {
         ...forwarding,
-        open: (socket) => resolve(openConn(socket, fd)),
+        open: (socket) => resolve(openConn(socket, fd, known)),
         connectError: (_socket, error) => reject(error),
       },
     }).catch(reject);

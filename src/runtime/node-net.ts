@@ -3,7 +3,7 @@
 // place outside src/runtime/node.ts that touches node:net.
 import { createServer, Socket } from "node:net";
 import type { Conn, NetAddr } from "../types.ts";
-import type { Acceptor, AcceptorSink } from "./_adapter.ts";
+import type { Acceptor, AcceptorSink, KnownAddresses } from "./_adapter.ts";
 import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
 
 function address(hostname: string | undefined, port: number | undefined): NetAddr {
@@ -45,11 +45,12 @@ class NetDriver implements ConnDriver {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
 
-  constructor(socket: Socket, fd: number | undefined) {
+  constructor(socket: Socket, fd: number | undefined, known?: KnownAddresses) {
     this.#socket = socket;
     this.fd = fd;
-    this.localAddr = address(socket.localAddress, socket.localPort);
-    this.remoteAddr = address(socket.remoteAddress, socket.remotePort);
+    // Node's address getters cost microseconds per connection: use what accept4 told where it did.
+    this.localAddr = known?.localAddr ?? address(socket.localAddress, socket.localPort);
+    this.remoteAddr = known?.remoteAddr ?? address(socket.remoteAddress, socket.remotePort);
   }
 
   attach(events: ConnEvents): void {
@@ -110,7 +111,7 @@ export function serveNetFd(fd: number, sink: AcceptorSink): Acceptor {
 }
 
 /** new net.Socket({ fd }) on an accepted fd. */
-export function adoptNetFd(fd: number): Conn {
+export function adoptNetFd(fd: number, known: KnownAddresses): Conn {
   const socket = new Socket({ fd, allowHalfOpen: true, readable: true, writable: true });
-  return connFromDriver(new NetDriver(socket, fd));
+  return connFromDriver(new NetDriver(socket, fd, known));
 }

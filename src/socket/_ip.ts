@@ -86,7 +86,7 @@ export function parseIp(text: string): IpAddress | undefined {
 /** Formats an address the way `inet_ntop` does (RFC 5952 for IPv6). */
 export function formatIp(address: IpAddress): string {
   const { bytes } = address;
-  if (address.family === 4) return Array.from(bytes).join(".");
+  if (address.family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
   // IPv4-mapped addresses read best with their IPv4 tail.
