@@ -27,6 +27,7 @@ export type {
   ListenOptions,
   NetAddr,
   RawSocket,
+  ReceiveManyOptions,
   ReceiveOptions,
   SocketOptions,
   Transport,

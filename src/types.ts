@@ -191,6 +191,12 @@ export interface ReceiveOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options for {@link DatagramSocket.receiveMany}. */
+export interface ReceiveManyOptions extends ReceiveOptions {
+  /** Takes at most this many datagrams (default: every one waiting); the rest stay for the next call. */
+  readonly max?: number;
+}
+
 /** A received datagram and its sender, like `Deno.DatagramConn`'s `[Uint8Array, Addr]`. */
 export type Datagram = [data: Uint8Array, remoteAddr: NetAddr];
 
@@ -227,7 +233,7 @@ export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable
    * {@link TruncatedDatagramError}, like `receive()`; the next call goes on
    * after it.
    */
-  receiveMany(options?: ReceiveOptions): Promise<Datagram[]>;
+  receiveMany(options?: ReceiveManyOptions): Promise<Datagram[]>;
   /**
    * Sends one datagram; resolves with its length once the kernel took it
    * (waiting while the socket buffer is full). IPv4 targets work from a

@@ -15,7 +15,15 @@ import {
 } from "../socket/errors.ts";
 import { openSocket } from "../socket/open.ts";
 import { setIntOption } from "../socket/sockopt.ts";
-import type { Datagram, DatagramOptions, DatagramSocket, NetAddr, RawSocket, ReceiveOptions } from "../types.ts";
+import type {
+  Datagram,
+  DatagramOptions,
+  DatagramSocket,
+  NetAddr,
+  RawSocket,
+  ReceiveManyOptions,
+  ReceiveOptions,
+} from "../types.ts";
 import type { RuntimeAdapter } from "./_adapter.ts";
 
 /** The largest UDP payload there is (IPv6's 65,535 − 8; IPv4's is 65,507). */
@@ -51,8 +59,8 @@ type Received = Datagram | Error;
 interface Waiter {
   resolve(items: Received[]): void;
   reject(error: Error): void;
-  /** How many datagrams it takes: 1 for receive(), all for receiveMany(). */
-  readonly many: boolean;
+  /** How many datagrams it takes at most: 1 for receive(), up to `max` for receiveMany(). */
+  readonly max: number;
 }
 
 /** A send that found the socket buffer full and waits for room. */
@@ -161,16 +169,16 @@ class BatchedDatagramSocket implements DatagramSocket {
   #serveWaiters(): void {
     while (this.#waiters.length > 0 && this.#queue.length > 0) {
       const waiter = this.#waiters.shift() as Waiter;
-      waiter.resolve(this.#take(waiter.many));
+      waiter.resolve(this.#take(waiter.max));
     }
   }
 
   /** Takes one item, or for receiveMany every datagram up to the next failure. */
-  #take(many: boolean): Received[] {
+  #take(max: number): Received[] {
     const queue = this.#queue;
-    if (!many || queue[0] instanceof Error) return [queue.shift() as Received];
+    if (max === 1 || queue[0] instanceof Error) return [queue.shift() as Received];
     let end = 0;
-    while (end < queue.length && !(queue[end] instanceof Error)) end++;
+    while (end < queue.length && end < max && !(queue[end] instanceof Error)) end++;
     return queue.splice(0, end);
   }
 
@@ -184,15 +192,15 @@ class BatchedDatagramSocket implements DatagramSocket {
     else this.#watch.stop();
   }
 
-  #next(many: boolean, signal: AbortSignal | undefined): Promise<Received[]> {
+  #next(max: number, signal: AbortSignal | undefined): Promise<Received[]> {
     if (this.#queue.length > 0) {
-      const items = this.#take(many);
+      const items = this.#take(max);
       this.#updateWatch();
       return Promise.resolve(items);
     }
     if (this.#closed) return Promise.reject(new DatagramSocketClosedError(this.addr));
     if (signal === undefined)
-      return new Promise<Received[]>((resolve, reject) => this.#waiters.push({ resolve, reject, many }));
+      return new Promise<Received[]>((resolve, reject) => this.#waiters.push({ resolve, reject, max }));
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<Received[]>((resolve, reject) => {
       const waiter: Waiter = {
@@ -204,7 +212,7 @@ class BatchedDatagramSocket implements DatagramSocket {
           signal.removeEventListener("abort", onAbort);
           reject(error);
         },
-        many,
+        max,
       };
       const onAbort = (): void => {
         const at = this.#waiters.indexOf(waiter);
@@ -217,13 +225,17 @@ class BatchedDatagramSocket implements DatagramSocket {
   }
 
   async receive(options?: ReceiveOptions): Promise<Datagram> {
-    const [item] = await this.#next(false, options?.signal);
+    const [item] = await this.#next(1, options?.signal);
     if (item instanceof Error) throw item;
     return item as Datagram;
   }
 
-  async receiveMany(options?: ReceiveOptions): Promise<Datagram[]> {
-    const items = await this.#next(true, options?.signal);
+  async receiveMany(options?: ReceiveManyOptions): Promise<Datagram[]> {
+    const max = options?.max ?? Number.POSITIVE_INFINITY;
+    if (max !== Number.POSITIVE_INFINITY && (!Number.isInteger(max) || max < 1)) {
+      throw new RangeError(`options.max must be a positive integer, got ${String(max)}`);
+    }
+    const items = await this.#next(max, options?.signal);
     if (items[0] instanceof Error) throw items[0];
     return items as Datagram[];
   }

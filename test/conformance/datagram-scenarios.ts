@@ -347,7 +347,7 @@ export const datagramScenarios: Scenario[] = [
     },
   },
   {
-    name: "udp: receive({ signal }) stops waiting when the signal aborts, and takes no datagram",
+    name: "udp: receive({ signal }) stops waiting when the signal aborts, and takes no datagram; receiveMany({ max })",
     async run(ctx) {
       const server = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0 });
       const peer = client(ctx);
@@ -360,6 +360,16 @@ export const datagramScenarios: Scenario[] = [
       await peer.send(encoder.encode("kept"), server.addr);
       const [data] = await within(server.receive({ signal: new AbortController().signal }), 5000, "the datagram");
       assert.equal(text(data), "kept");
+      // receiveMany({ max }) leaves the rest for the next call.
+      await peer.sendMany(["a", "b", "c"].map((t) => [encoder.encode(t), server.addr] as const));
+      const got: string[] = [];
+      while (got.length < 3) {
+        const batch = await within(server.receiveMany({ max: 2 }), 5000, "a, b, c");
+        assert.ok(batch.length <= 2, `max 2, got ${batch.length}`);
+        got.push(...batch.map(([d]) => text(d)));
+      }
+      assert.deepEqual(got, ["a", "b", "c"]);
+      await assert.rejects(server.receiveMany({ max: 0 }), RangeError);
       server.close();
       peer.close();
     },
