@@ -25,6 +25,7 @@ import type {
   ReceiveOptions,
 } from "../types.ts";
 import type { RuntimeAdapter } from "./_adapter.ts";
+import { iterateUntilClosed } from "./_iterate.ts";
 
 /** The largest UDP payload there is (IPv6's 65,535 − 8; IPv4's is 65,507). */
 const MAX_DATAGRAM = 65_535;
@@ -73,8 +74,6 @@ interface PendingSend {
 
 /** What a send's result means: sent, wait for buffer room and retry, or failed for good. */
 type SendOutcome = "sent" | "wait" | "failed";
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 class BatchedDatagramSocket implements DatagramSocket {
   readonly addr: NetAddr;
@@ -241,17 +240,10 @@ class BatchedDatagramSocket implements DatagramSocket {
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Datagram, undefined> {
-    const step = (datagram: Datagram): IteratorYieldResult<Datagram> => ({ value: datagram, done: false });
-    const stop = (error: unknown): IteratorReturnResult<undefined> => {
-      if (error instanceof DatagramSocketClosedError) return DONE;
-      throw error;
-    };
-    const iterator: AsyncIterableIterator<Datagram, undefined> = {
-      next: () => this.receive().then(step, stop),
-      return: async () => DONE,
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return iterateUntilClosed(
+      () => this.receive(),
+      (error) => error instanceof DatagramSocketClosedError,
+    );
   }
 
   /** Where a datagram goes, as this socket's family writes it (IPv4 through a dual-stack socket as ::ffff:a.b.c.d). */

@@ -4,6 +4,7 @@ import { ListenerClosedError } from "../socket/errors.ts";
 import { openSocket } from "../socket/open.ts";
 import type { Conn, Engine, Listener, ListenOptions, NetAddr, RawSocket } from "../types.ts";
 import type { Acceptor, AcceptorSink, RuntimeAdapter } from "./_adapter.ts";
+import { iterateUntilClosed } from "./_iterate.ts";
 
 /** Connections accepted ahead of accept() calls before the accept4 engine stops accepting. */
 const MAX_QUEUED = 128;
@@ -24,8 +25,6 @@ interface Waiter {
   resolve(conn: Conn | Promise<Conn>): void;
   reject(error: Error): void;
 }
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 class QueueListener implements Listener {
   readonly addr: NetAddr;
@@ -78,22 +77,12 @@ class QueueListener implements Listener {
     return new Promise<Conn>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  /**
-   * Yields connections until close(). Written out rather than as an async
-   * generator: one promise per connection instead of a generator's chain.
-   */
+  /** Yields connections until close(). */
   [Symbol.asyncIterator](): AsyncIterableIterator<Conn, undefined> {
-    const step = (conn: Conn): IteratorYieldResult<Conn> => ({ value: conn, done: false });
-    const stop = (error: unknown): IteratorReturnResult<undefined> => {
-      if (error instanceof ListenerClosedError) return DONE;
-      throw error;
-    };
-    const iterator: AsyncIterableIterator<Conn, undefined> = {
-      next: () => this.accept().then(step, stop),
-      return: async () => DONE,
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return iterateUntilClosed(
+      () => this.accept(),
+      (error) => error instanceof ListenerClosedError,
+    );
   }
 
   close(): void {
