@@ -2,9 +2,13 @@ import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { Conn, NetAddr } from "../types.ts";
 
-/** A connection's addresses as far as the acceptor knows them (local: unknown behind a wildcard bind). */
+/**
+ * A connection's addresses as far as the acceptor knows them: the peer's
+ * from accept4, the local one from the listener unless it is bound to a
+ * wildcard. The runtime asks the kernel only for what is missing.
+ */
 export interface KnownAddresses {
-  readonly remoteAddr: NetAddr;
+  readonly remoteAddr: NetAddr | undefined;
   readonly localAddr: NetAddr | undefined;
 }
 
@@ -29,8 +33,11 @@ export interface Acceptor {
 
 /** What each runtime provides to the listener; the only runtime-specific part of it. */
 export interface RuntimeAdapter {
-  /** Serves a listening fd with the runtime's own acceptor, which takes the fd over. */
-  serveNative(fd: number, sink: AcceptorSink): Acceptor;
+  /**
+   * Serves a listening fd with the runtime's own acceptor, which takes the
+   * fd over. `localAddr` is every connection's local address when known.
+   */
+  serveNative(fd: number, sink: AcceptorSink, localAddr: NetAddr | undefined): Acceptor;
   /**
    * Adopts a connected, non-blocking fd as a Conn; the Conn owns the fd
    * afterwards. `known` carries the addresses accept4 already told, so the

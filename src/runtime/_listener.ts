@@ -109,8 +109,12 @@ class QueueListener implements Listener {
 /** Wildcard binds accept on every local address; a specific one is each connection's local address. */
 const wildcards = new Set(["0.0.0.0", "::"]);
 
+function connectionLocalAddr(raw: RawSocket): NetAddr | undefined {
+  return wildcards.has(raw.localAddr.hostname) ? undefined : raw.localAddr;
+}
+
 function accept4Acceptor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, sink: AcceptorSink): Acceptor {
-  const localAddr = wildcards.has(raw.localAddr.hostname) ? undefined : raw.localAddr;
+  const localAddr = connectionLocalAddr(raw);
   const loop = acceptLoop(
     sys,
     raw.fd,
@@ -159,9 +163,10 @@ export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions
   try {
     return new QueueListener(raw, engine, (sink) => {
       if (engine === "accept4") return accept4Acceptor(sys, adapter, raw, sink);
+      const localAddr = connectionLocalAddr(raw);
       const fd = raw.release();
       try {
-        return adapter.serveNative(fd, sink);
+        return adapter.serveNative(fd, sink, localAddr);
       } catch (error) {
         sys.close(fd);
         throw error;

@@ -136,11 +136,14 @@ const connectToFd = Bun.connect as unknown as (options: {
   socket: Handlers;
 }) => Promise<BunSocket>;
 
-function serveBunFd(fd: number, sink: AcceptorSink): Acceptor {
+function serveBunFd(fd: number, sink: AcceptorSink, localAddr: NetAddr | undefined): Acceptor {
   const listener = listenOnFd({
     fd,
     allowHalfOpen: true,
-    socket: { ...forwarding, open: (socket) => sink.conn(openConn(socket, undefined)) },
+    socket: {
+      ...forwarding,
+      open: (socket) => sink.conn(openConn(socket, undefined, { localAddr, remoteAddr: undefined })),
+    },
   });
   return {
     pause: () => {},

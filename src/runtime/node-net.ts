@@ -95,9 +95,9 @@ class NetDriver implements ConnDriver {
 }
 
 /** net.Server on the listening fd. */
-export function serveNetFd(fd: number, sink: AcceptorSink): Acceptor {
+export function serveNetFd(fd: number, sink: AcceptorSink, localAddr: NetAddr | undefined): Acceptor {
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
-    sink.conn(connFromDriver(new NetDriver(socket, handleFd(socket)))),
+    sink.conn(connFromDriver(new NetDriver(socket, handleFd(socket), { localAddr, remoteAddr: undefined }))),
   );
   server.on("error", sink.failed);
   server.listen({ fd });
