@@ -1,6 +1,6 @@
 import type { FdWatch } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
-import { formatIp, type IpAddress, parseIp } from "../socket/_ip.ts";
+import { formatIp, type IpAddress, parseHost } from "../socket/_ip.ts";
 import { MessageBatch, type ReceivedMessage } from "../socket/_messages.ts";
 import { scratch } from "../socket/_scratch.ts";
 import { encodeSockaddr, type SocketAddress } from "../socket/_sockaddr.ts";
@@ -267,7 +267,7 @@ class BatchedDatagramSocket implements DatagramSocket {
   #hostAddress(hostname: string): IpAddress {
     const cached = this.#hosts.get(hostname);
     if (cached !== undefined) return cached;
-    const ip = hostname === "localhost" ? parseIp("127.0.0.1") : parseIp(hostname);
+    const ip = parseHost(hostname);
     if (ip === undefined) throw new TypeError(`addr.hostname must be an IP literal, got ${hostname}`);
     const mapped = toFamily(ip, this.#family);
     if (mapped === undefined) {

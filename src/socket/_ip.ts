@@ -83,6 +83,11 @@ export function parseIp(text: string): IpAddress | undefined {
   return v6 === undefined ? undefined : { family: 6, ...v6 };
 }
 
+/** Parses a hostname the library accepts: an IP literal, or "localhost" (127.0.0.1). Names are not resolved. */
+export function parseHost(text: string): IpAddress | undefined {
+  return parseIp(text === "localhost" ? "127.0.0.1" : text);
+}
+
 /** Formats an address the way `inet_ntop` does (RFC 5952 for IPv6). */
 export function formatIp(address: IpAddress): string {
   const { bytes } = address;

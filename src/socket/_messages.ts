@@ -1,6 +1,6 @@
 import type { Sys } from "../ffi/sys.ts";
 import { formatIp } from "./_ip.ts";
-import { decodeSockaddr, type SocketAddress } from "./_sockaddr.ts";
+import { decodeSockaddr, type SocketAddress, writeSockaddr } from "./_sockaddr.ts";
 
 /** One datagram read out of a batch. */
 export interface ReceivedMessage {
@@ -188,23 +188,7 @@ export class MessageBatch {
     this.#bytes.set(data, this.#data(i));
     this.#setLength(i, data.length);
     const header = i * this.#headerSize;
-    this.#view.setUint32(header + layouts.msghdr.namelen.offset, this.#writeName(i, to), littleEndian);
-  }
-
-  /** Encodes `to` into slot `i`'s address room, in place; returns the sockaddr's length. */
-  #writeName(i: number, to: SocketAddress): number {
-    const { layouts, constants, littleEndian } = this.#sys.platform;
-    const layout = to.family === 4 ? layouts.sockaddrIn : layouts.sockaddrIn6;
-    const at = this.#name(i);
-    const view = this.#view;
-    this.#bytes.fill(0, at, at + layout.size);
-    const family = to.family === 4 ? constants.AF_INET : constants.AF_INET6;
-    if (layout.len) view.setUint8(at + layout.len.offset, layout.size);
-    if (layout.family.size === 1) view.setUint8(at + layout.family.offset, family);
-    else view.setUint16(at + layout.family.offset, family, littleEndian);
-    view.setUint16(at + layout.port.offset, to.port, false);
-    this.#bytes.set(to.bytes, at + layout.addr.offset);
-    if (layout.scopeId) view.setUint32(at + layout.scopeId.offset, to.scopeId, littleEndian);
-    return layout.size;
+    const nameLength = writeSockaddr(this.#sys.platform, to, this.#bytes, this.#view, this.#name(i));
+    this.#view.setUint32(header + layouts.msghdr.namelen.offset, nameLength, littleEndian);
   }
 }

@@ -1,5 +1,5 @@
 import type { SocketOptions, Transport } from "../types.ts";
-import { formatIp, type IpAddress, parseIp } from "./_ip.ts";
+import { formatIp, type IpAddress, parseHost } from "./_ip.ts";
 
 /** SocketOptions after validation, with every default filled in. */
 export interface ResolvedSocketOptions {
@@ -58,7 +58,7 @@ export function resolveSocketOptions(options: SocketOptions, extraKeys: readonly
   if (typeof requested !== "string") {
     throw new TypeError(`options.hostname must be a string, got ${describe(requested)}`);
   }
-  const ip = requested === "localhost" ? parseIp("127.0.0.1") : parseIp(requested);
+  const ip = parseHost(requested);
   if (ip === undefined) {
     throw new TypeError(
       `options.hostname must be an IPv4 or IPv6 literal or "localhost", got ${describe(requested)} (resolve names first)`,

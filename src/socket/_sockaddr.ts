@@ -6,10 +6,12 @@ export interface SocketAddress extends IpAddress {
   readonly port: number;
 }
 
-function writeUint(view: DataView, field: Field, value: number, littleEndian: boolean): void {
-  if (field.size === 1) view.setUint8(field.offset, value);
-  else if (field.size === 2) view.setUint16(field.offset, value, littleEndian);
-  else view.setUint32(field.offset, value, littleEndian);
+/** Writes `field` of a struct that starts at `base`. */
+function writeUint(view: DataView, base: number, field: Field, value: number, littleEndian: boolean): void {
+  const at = base + field.offset;
+  if (field.size === 1) view.setUint8(at, value);
+  else if (field.size === 2) view.setUint16(at, value, littleEndian);
+  else view.setUint32(at, value, littleEndian);
 }
 
 function readUint(view: DataView, field: Field, littleEndian: boolean): number {
@@ -23,22 +25,39 @@ function layoutFor(platform: PlatformTable, family: 4 | 6): SockaddrLayout {
 }
 
 /**
+ * Writes `struct sockaddr_in` or `struct sockaddr_in6` for this platform at
+ * `offset` of `bytes` (seen through `view`), zeroing the struct first.
+ * Returns its length. Allocates nothing: the datagram path calls it per send.
+ */
+export function writeSockaddr(
+  platform: PlatformTable,
+  address: SocketAddress,
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+): number {
+  const layout = layoutFor(platform, address.family);
+  const host = platform.littleEndian;
+  bytes.fill(0, offset, offset + layout.size);
+  if (layout.len) writeUint(view, offset, layout.len, layout.size, host);
+  const family = address.family === 4 ? platform.constants.AF_INET : platform.constants.AF_INET6;
+  writeUint(view, offset, layout.family, family, host);
+  writeUint(view, offset, layout.port, address.port, false);
+  bytes.set(address.bytes, offset + layout.addr.offset);
+  if (layout.scopeId) writeUint(view, offset, layout.scopeId, address.scopeId, host);
+  return layout.size;
+}
+
+/**
  * Encodes `struct sockaddr_in` or `struct sockaddr_in6` for this platform,
  * into `into` when given (which must be at least sockaddr_storage long).
  * Returns the encoded bytes: the start of `into`, or a new array.
  */
 export function encodeSockaddr(platform: PlatformTable, address: SocketAddress, into?: Uint8Array): Uint8Array {
-  const layout = layoutFor(platform, address.family);
-  const buffer = into === undefined ? new Uint8Array(layout.size) : into.fill(0, 0, layout.size);
-  const view = new DataView(buffer.buffer, buffer.byteOffset, layout.size);
-  const host = platform.littleEndian;
-  if (layout.len) writeUint(view, layout.len, layout.size, host);
-  const family = address.family === 4 ? platform.constants.AF_INET : platform.constants.AF_INET6;
-  writeUint(view, layout.family, family, host);
-  writeUint(view, layout.port, address.port, false);
-  buffer.set(address.bytes, layout.addr.offset);
-  if (layout.scopeId) writeUint(view, layout.scopeId, address.scopeId, host);
-  return into === undefined ? buffer : buffer.subarray(0, layout.size);
+  const buffer = into ?? new Uint8Array(layoutFor(platform, address.family).size);
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const length = writeSockaddr(platform, address, buffer, view, 0);
+  return buffer.subarray(0, length);
 }
 
 /**
