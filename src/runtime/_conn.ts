@@ -27,7 +27,11 @@ export interface ConnDriver {
   attach(events: ConnEvents): void;
   pause(): void;
   resume(): void;
-  /** Queues a chunk; false when the runtime's buffer is full (wait for drain). */
+  /**
+   * Sends a chunk. True when the runtime is done with it (the caller may
+   * reuse its memory) and takes more; false when it still holds the chunk or
+   * is full: onDrain follows once both are over.
+   */
   write(chunk: Uint8Array): boolean;
   /** Sends FIN after everything written so far. */
   end(): void;

@@ -27,9 +27,6 @@ function onData(this: ConnSocket, chunk: Uint8Array): void {
 function onEnd(this: ConnSocket): void {
   this[kEvents].onEnd();
 }
-function onDrain(this: ConnSocket): void {
-  this[kEvents].onDrain();
-}
 function onError(this: ConnSocket, error: Error): void {
   this[kEvents].onError(error);
 }
@@ -40,6 +37,11 @@ function onClose(this: ConnSocket): void {
 /** A net.Socket as a ConnDriver. */
 class NetDriver implements ConnDriver {
   readonly #socket: Socket;
+  #events: ConnEvents | undefined;
+  /** Given to every write: the last one to finish empties Node's queue, and waiting writers may go on. */
+  readonly #written = (): void => {
+    if (this.#socket.writableLength === 0) this.#events?.onDrain();
+  };
   readonly fd: number | undefined;
   // Read now: once the socket is closed Node can no longer tell.
   readonly localAddr: NetAddr;
@@ -55,10 +57,10 @@ class NetDriver implements ConnDriver {
 
   attach(events: ConnEvents): void {
     const socket = this.#socket as ConnSocket;
+    this.#events = events;
     socket[kEvents] = events;
     socket.on("data", onData);
     socket.on("end", onEnd);
-    socket.on("drain", onDrain);
     socket.on("error", onError);
     socket.on("close", onClose);
     // A 'data' listener switches the stream to flowing: the Conn pulls instead.
@@ -73,8 +75,15 @@ class NetDriver implements ConnDriver {
     this.#socket.resume();
   }
 
+  /**
+   * Node keeps a reference to a chunk it could not send at once, so "done"
+   * means its queue is empty, not that write() returned true: a Deno-style
+   * caller reuses its buffer as soon as the write resolves.
+   */
   write(chunk: Uint8Array): boolean {
-    return this.#socket.write(chunk);
+    const socket = this.#socket;
+    socket.write(chunk, this.#written);
+    return socket.writableLength === 0;
   }
 
   end(): void {

@@ -260,6 +260,30 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       client.destroy();
       listener.close();
     }),
+    scenario(
+      "write() is done with its buffer when it resolves: one buffer echoes 16 MiB to a late reader",
+      async (ctx) => {
+        const { listener, client, conn } = await acceptedPair(ctx, engine);
+        // Deno.Conn's echo loop: read into one buffer, write that same buffer, read into it again.
+        const echoing = (async () => {
+          const buffer = new Uint8Array(16 * 1024);
+          for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+            await conn.write(buffer.subarray(0, n));
+          }
+          await conn.closeWrite();
+        })();
+        const clientSent = clientSend(client, 16 * MiB);
+        // The client starts reading late, so the server's output queues behind a full socket buffer.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const echoed = await readToEnd(client);
+        await echoing;
+        assert.equal(echoed.length, 16 * MiB);
+        assert.equal(createHash("sha256").update(echoed).digest("hex"), await clientSent, "echoed bytes differ");
+        client.destroy();
+        conn.close();
+        listener.close();
+      },
+    ),
     scenario("closeWrite() half-closes; the peer still gets everything written before", async (ctx) => {
       const { listener, client, conn } = await acceptedPair(ctx, engine);
       const reply = readToEnd(client);
