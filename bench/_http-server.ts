@@ -5,7 +5,7 @@
 // read()/write().
 import type { Conn } from "../src/node.ts";
 import { loadForRuntime, runtimeName } from "../test/conformance/_library.ts";
-import { RequestCounter, responses, type Workload } from "./_http.ts";
+import { READ_BUFFER_BYTES, RequestCounter, responses, type Workload } from "./_http.ts";
 import type { NativeListen } from "./_native/_types.ts";
 
 const [variant = "native", workload = "keepalive"] = process.argv.slice(2) as [string, Workload];
@@ -13,15 +13,14 @@ const [variant = "native", workload = "keepalive"] = process.argv.slice(2) as [s
 /** Serves one connection with Conn.read()/write(), the Deno.Conn-style path that builds no stream. */
 async function serveConn(conn: Conn): Promise<void> {
   conn.setNoDelay(true);
-  // Small: a buffer per connection is allocated and zeroed for every one of them.
-  const buffer = new Uint8Array(4 * 1024);
+  const buffer = new Uint8Array(READ_BUFFER_BYTES);
   const counter = new RequestCounter();
   try {
     for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
       const input = buffer.subarray(0, n);
       if (workload === "echo") {
-        // The buffer is reused for the next read: write a copy.
-        await conn.write(input.slice());
+        // write() is done with the buffer when it resolves, so the next read may reuse it.
+        await conn.write(input);
         continue;
       }
       const requests = counter.count(input);

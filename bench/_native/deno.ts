@@ -1,24 +1,29 @@
-import { RequestCounter, responses, type Workload } from "../_http.ts";
+import { READ_BUFFER_BYTES, RequestCounter, responses, type Workload } from "../_http.ts";
 import type { NativeListen } from "./_types.ts";
 import { native as nodeNative } from "./node.ts";
 
+/** Writes all of `data`: Deno.Conn.write may take only part of it. */
+async function writeAll(conn: Deno.TcpConn, data: Uint8Array): Promise<void> {
+  for (let written = 0; written < data.length; ) written += await conn.write(data.subarray(written));
+}
+
+/** The same loop as the library's bench server, on a Deno.Conn. */
 async function serveConn(conn: Deno.TcpConn, workload: Workload): Promise<void> {
   conn.setNoDelay(true);
-  if (workload === "echo") {
-    await conn.readable.pipeTo(conn.writable).catch(() => {});
-    return;
-  }
   const counter = new RequestCounter();
-  const buffer = new Uint8Array(64 * 1024);
+  const buffer = new Uint8Array(READ_BUFFER_BYTES);
   try {
-    for (;;) {
-      const read = await conn.read(buffer);
-      if (read === null) break;
-      const n = counter.count(buffer.subarray(0, read));
-      if (n === 0) continue;
-      const out = responses(n, workload);
-      for (let written = 0; written < out.length; ) written += await conn.write(out.subarray(written));
-      if (workload === "close") break;
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      const input = buffer.subarray(0, n);
+      if (workload === "echo") {
+        await writeAll(conn, input);
+        continue;
+      }
+      const requests = counter.count(input);
+      if (requests === 0) continue;
+      await writeAll(conn, responses(requests, workload));
+      // Like the library's server: FIN after the answer, then read to the client's FIN.
+      if (workload === "close") await conn.closeWrite();
     }
   } catch {
     // the client went away
