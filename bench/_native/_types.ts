@@ -1,4 +1,4 @@
-import type { Workload } from "../_http.ts";
+import type { AwaitingConn, Workload } from "../_http.ts";
 
 /** A runtime's own way to open and close a listener, the baseline a benchmark compares against. */
 export interface NativeListen {
@@ -12,4 +12,11 @@ export interface NativeListen {
    * Resolves with the port (0 when serving an fd).
    */
   serve(workload: Workload, fd?: number): Promise<number> | number;
+  /**
+   * The runtime's own listener with reusePort, each connection handed over
+   * as a Deno.Conn-style object written for this bench with nothing else in
+   * it: the least a promise-per-read API costs on this runtime. Resolves
+   * with the port.
+   */
+  listenAwaiting(serve: (conn: AwaitingConn) => void): Promise<number> | number;
 }

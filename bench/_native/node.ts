@@ -1,5 +1,6 @@
 import { createServer } from "node:net";
 import { RequestCounter, responses } from "../_http.ts";
+import { listenAwaitingNet } from "./_awaiting-socket.ts";
 import type { NativeListen } from "./_types.ts";
 
 // net.Server gained reusePort in Node 22.12 / 23.1; older versions ignore the option.
@@ -41,4 +42,5 @@ export const native: NativeListen = {
         resolve(typeof address === "object" && address ? address.port : 0);
       });
     }),
+  listenAwaiting: (serve) => listenAwaitingNet({ host: "127.0.0.1", port: 0, ...reusePort }, serve),
 };
