@@ -110,8 +110,9 @@ export interface Conn extends AsyncDisposable {
    */
   read(buffer: Uint8Array): Promise<number | null>;
   /**
-   * Writes all of `data`, resolving with its length once the runtime can take
-   * more. Like `Deno.Conn.write`; interleaves in call order with `writable`.
+   * Writes all of `data`, resolving with its length once the runtime is done
+   * with `data` (the caller may reuse the buffer) and can take more. Like
+   * `Deno.Conn.write`; interleaves in call order with `writable`.
    */
   write(data: Uint8Array): Promise<number>;
   /** This end's address: the host IP the peer reached (not a wildcard) and the listener's port. */

@@ -206,7 +206,7 @@ class StreamConn implements Conn, ConnEvents {
     });
   }
 
-  /** Writes all of `data`; resolves with its length when the runtime can take more. Like `Deno.Conn.write`. */
+  /** Writes all of `data`; resolves with its length once the driver is done with it and can take more. Like `Deno.Conn.write`. */
   write(data: Uint8Array): Promise<number> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new ClosedConnError("the connection is closed"));
