@@ -77,7 +77,7 @@ export async function serveAwaiting(conn: AwaitingConn, workload: Workload): Pro
   const counter = new RequestCounter();
   try {
     for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-      let out = buffer.subarray(0, n);
+      let out: Uint8Array = buffer.subarray(0, n);
       if (workload !== "echo") {
         const requests = counter.count(out);
         if (requests === 0) continue;
