@@ -23,7 +23,7 @@ if (variant === "native") {
   await native.serve(workload, socket.release());
 } else {
   const { lib } = await loadForRuntime();
-  const engine = variant === "library-accept4" ? "accept4" : "native";
+  const engine = variant === "library-accept4" ? "accept4" : variant === "library-epoll" ? "epoll" : "native";
   const listener = lib.listen({ hostname: "127.0.0.1", port: 0, engine });
   port = listener.addr.port;
   void (async () => {

@@ -1,6 +1,15 @@
 // The names every runtime entry re-exports unchanged.
 export type { Api } from "./_api.ts";
-export type { ArchName, Constants, Field, Layouts, OsName, PlatformTable, SockaddrLayout } from "./ffi/_platform.ts";
+export type {
+  ArchName,
+  Constants,
+  EpollConstants,
+  Field,
+  Layouts,
+  OsName,
+  PlatformTable,
+  SockaddrLayout,
+} from "./ffi/_platform.ts";
 export { platformTable } from "./ffi/platforms.ts";
 export type { FdWatch } from "./ffi/readiness.ts";
 export type { Sys } from "./ffi/sys.ts";

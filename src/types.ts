@@ -72,7 +72,7 @@ export interface RawSocket extends Disposable {
 }
 
 /** How a {@link Listener} accepts connections. */
-export type Engine = "native" | "accept4";
+export type Engine = "native" | "accept4" | "epoll";
 
 /** Options for {@link listen}: a TCP {@link SocketOptions} plus the accept engine. */
 export interface ListenOptions extends Omit<SocketOptions, "transport"> {
@@ -85,6 +85,10 @@ export interface ListenOptions extends Omit<SocketOptions, "transport"> {
    * readable and hands each connection to the runtime; it stops accepting
    * while its queue of unaccepted connections is full, leaving them in the
    * kernel's backlog, and backs off on EMFILE/ENFILE.
+   * "epoll" (Linux): accepts as "accept4" does, but keeps each connection
+   * to itself: read(2) and send(2) through FFI, readiness from one
+   * edge-triggered epoll set per process; no runtime socket at all, and on
+   * Deno faster than the runtime's own listener. `fd` is the connection's.
    */
   readonly engine?: Engine;
 }
@@ -140,7 +144,7 @@ export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
   readonly addr: NetAddr;
   /** The listening fd. */
   readonly fd: number;
-  /** The accept engine in use: "native" (the runtime's acceptor) or "accept4" (FFI). */
+  /** The accept engine in use: "native" (the runtime's acceptor), "accept4" (FFI) or "epoll" (FFI, no runtime socket). */
   readonly engine: Engine;
   /**
    * The next connection. After `close()` — including one that is waiting —

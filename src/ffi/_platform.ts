@@ -156,6 +156,36 @@ export interface Constants {
    * length; in msg_flags, the datagram was longer than the buffer.
    */
   readonly MSG_TRUNC: number;
+  /** What the epoll engine passes to libc; Linux only. */
+  readonly epoll?: EpollConstants;
+}
+
+/** epoll(7) and the stream options the epoll engine sets itself (Linux). */
+export interface EpollConstants {
+  /** `EPOLL_CLOEXEC`: epoll_create1 flag, the epoll fd is close-on-exec. */
+  readonly EPOLL_CLOEXEC: number;
+  /** `EPOLL_CTL_ADD`: epoll_ctl op, add an fd to the set. */
+  readonly EPOLL_CTL_ADD: number;
+  /** `EPOLL_CTL_DEL`: epoll_ctl op, remove an fd from the set. */
+  readonly EPOLL_CTL_DEL: number;
+  /** `EPOLLIN`: data to read. */
+  readonly EPOLLIN: number;
+  /** `EPOLLOUT`: writing will not block. */
+  readonly EPOLLOUT: number;
+  /** `EPOLLERR`: an error is pending (always reported). */
+  readonly EPOLLERR: number;
+  /** `EPOLLHUP`: both directions are shut (always reported). */
+  readonly EPOLLHUP: number;
+  /** `EPOLLRDHUP`: the peer half-closed (sent FIN). */
+  readonly EPOLLRDHUP: number;
+  /** `EPOLLET`: edge-triggered, an event per change rather than per wait. */
+  readonly EPOLLET: number;
+  /** `MSG_NOSIGNAL`: send flag, EPIPE instead of SIGPIPE when the peer is gone. */
+  readonly MSG_NOSIGNAL: number;
+  /** `SO_KEEPALIVE`: SOL_SOCKET option, send TCP keep-alive probes. */
+  readonly SO_KEEPALIVE: number;
+  /** `TCP_KEEPIDLE`: IPPROTO_TCP option, seconds idle before the first probe. */
+  readonly TCP_KEEPIDLE: number;
 }
 
 /** Everything the library knows about one OS on one CPU architecture. */

@@ -68,6 +68,12 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   recvmmsg: { params: ["i32", "buf", "u32", "i32", "buf"], result: "i32", optional: true },
   // int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags): Linux, FreeBSD
   sendmmsg: { params: ["i32", "buf", "u32", "i32"], result: "i32", optional: true },
+  // int epoll_create1(int flags): Linux only
+  epoll_create1: { params: ["i32"], result: "i32", optional: true },
+  // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event): Linux only
+  epoll_ctl: { params: ["i32", "i32", "i32", "buf"], result: "i32", optional: true },
+  // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout): Linux only, called with timeout 0
+  epoll_wait: { params: ["i32", "buf", "i32", "i32"], result: "i32", optional: true },
   // void *memmove(void *dst, const void *src, size_t n): with n = 0, the address of a buffer (see Sys.addressOf)
   memmove: { params: ["buf", "buf", "usize"], result: "usize" },
 };

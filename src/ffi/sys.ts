@@ -67,8 +67,12 @@ export interface Sys {
     from: Uint8Array | null,
     fromLength: Uint8Array | null,
   ): number;
-  /** sendto(2): one datagram of `length` bytes from `buf` to the encoded sockaddr `to` (`toLength` bytes). */
-  sendto(fd: number, buf: Uint8Array, length: number, flags: number, to: Uint8Array, toLength: number): number;
+  /**
+   * sendto(2): one datagram of `length` bytes from `buf` to the encoded
+   * sockaddr `to` (`toLength` bytes); on a connected stream socket, `to` is
+   * null and it sends like send(2) with `flags`.
+   */
+  sendto(fd: number, buf: Uint8Array, length: number, flags: number, to: Uint8Array | null, toLength: number): number;
   /**
    * `vec` holds `count` struct mmsghdr (layouts.mmsghdr) whose pointers are
    * absolute addresses (see `addressOf`). Undefined where libc lacks it (macOS).
@@ -82,6 +86,12 @@ export interface Sys {
    * Undefined where libc lacks it (macOS).
    */
   sendmmsg: ((fd: number, vec: Uint8Array, count: number, flags: number) => number) | undefined;
+  /** epoll_create1(2); undefined where there is no epoll (anything but Linux). */
+  epollCreate1: ((flags: number) => number) | undefined;
+  /** epoll_ctl(2): `event` is a struct epoll_event (layouts.epollEvent), or null for EPOLL_CTL_DEL. */
+  epollCtl: ((epfd: number, op: number, fd: number, event: Uint8Array | null) => number) | undefined;
+  /** epoll_wait(2) into `events` (`max` struct epoll_event); the library calls it with timeout 0 only. */
+  epollWait: ((epfd: number, events: Uint8Array, max: number, timeoutMs: number) => number) | undefined;
   /**
    * The address C sees for `buffer`'s first byte, for structs that point
    * into other memory (msghdr, iovec). Only meaningful for memory that never
@@ -154,6 +164,9 @@ export function errnoReturning(
     sendto: need("sendto"),
     recvmmsg: wrap("recvmmsg"),
     sendmmsg: wrap("sendmmsg"),
+    epollCreate1: wrap("epoll_create1"),
+    epollCtl: wrap("epoll_ctl"),
+    epollWait: wrap("epoll_wait"),
     addressOf: addressOf(need("memmove")),
     pollOffThread: undefined,
   } as Sys;

@@ -210,7 +210,13 @@ class StreamConn implements Conn, ConnEvents {
   write(data: Uint8Array): Promise<number> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new ClosedConnError("the connection is closed"));
-    if (this.#driver.write(data)) return Promise.resolve(data.length);
+    let done: boolean;
+    try {
+      done = this.#driver.write(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (done) return Promise.resolve(data.length);
     return new Promise<number>((resolve, reject) => {
       this.#drainWaiters.push(() => {
         if (this.#failure) reject(this.#failure);

@@ -1,9 +1,12 @@
 import type { Sys } from "../ffi/sys.ts";
+import { epollSet } from "../socket/_epoll.ts";
 import { acceptLoop } from "../socket/accept.ts";
 import { ListenerClosedError } from "../socket/errors.ts";
-import { openSocket } from "../socket/open.ts";
+import { localAddress, openSocket } from "../socket/open.ts";
 import type { Conn, Engine, Listener, ListenOptions, NetAddr, RawSocket } from "../types.ts";
-import type { Acceptor, AcceptorSink, RuntimeAdapter } from "./_adapter.ts";
+import type { Acceptor, AcceptorSink, KnownAddresses, RuntimeAdapter } from "./_adapter.ts";
+import { connFromDriver } from "./_conn.ts";
+import { EpollDriver } from "./_epoll-driver.ts";
 import { iterateUntilClosed } from "./_iterate.ts";
 
 /** Connections accepted ahead of accept() calls before the accept4 engine stops accepting. */
@@ -113,7 +116,31 @@ function connectionLocalAddr(raw: RawSocket): NetAddr | undefined {
   return wildcards.has(raw.localAddr.hostname) ? undefined : raw.localAddr;
 }
 
-function accept4Acceptor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, sink: AcceptorSink): Acceptor {
+/** Turns an accepted fd into a Conn: the runtime's socket (accept4) or the library's own (epoll). */
+type Adopt = (fd: number, known: KnownAddresses) => Conn | Promise<Conn>;
+
+/** The epoll engine's adoption: the fd stays the library's, read and written through libc. */
+function epollAdopt(sys: Sys, adapter: RuntimeAdapter): Adopt {
+  const set = epollSet(sys, adapter.watchReadable(sys));
+  return (fd, known) =>
+    connFromDriver(
+      new EpollDriver(
+        sys,
+        set,
+        fd,
+        known.localAddr ?? localAddress(sys, fd, "tcp"),
+        known.remoteAddr ?? { transport: "tcp", hostname: "", port: 0 },
+      ),
+    );
+}
+
+function accept4Acceptor(
+  sys: Sys,
+  adapter: RuntimeAdapter,
+  raw: RawSocket,
+  sink: AcceptorSink,
+  adopt: Adopt,
+): Acceptor {
   const localAddr = connectionLocalAddr(raw);
   const loop = acceptLoop(
     sys,
@@ -122,7 +149,7 @@ function accept4Acceptor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, sink
       accepted: (fd, remoteAddr) => {
         let conn: Conn | Promise<Conn>;
         try {
-          conn = adapter.adopt(fd, { remoteAddr, localAddr });
+          conn = adopt(fd, { remoteAddr, localAddr });
         } catch (error) {
           sys.close(fd);
           conn = Promise.reject(error);
@@ -153,8 +180,8 @@ function accept4Acceptor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, sink
 export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions): Listener {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
   const { engine = "native", ...socketOptions } = options;
-  if (engine !== "native" && engine !== "accept4") {
-    throw new TypeError(`options.engine must be "native" or "accept4", got ${JSON.stringify(engine)}`);
+  if (engine !== "native" && engine !== "accept4" && engine !== "epoll") {
+    throw new TypeError(`options.engine must be "native", "accept4" or "epoll", got ${JSON.stringify(engine)}`);
   }
   if (socketOptions.transport !== undefined && socketOptions.transport !== "tcp") {
     throw new TypeError('listen() is for TCP; use listenDatagram() for "udp"');
@@ -162,7 +189,9 @@ export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions
   const raw = openSocket(sys, socketOptions);
   try {
     return new QueueListener(raw, engine, (sink) => {
-      if (engine === "accept4") return accept4Acceptor(sys, adapter, raw, sink);
+      if (engine === "accept4")
+        return accept4Acceptor(sys, adapter, raw, sink, (fd, known) => adapter.adopt(fd, known));
+      if (engine === "epoll") return accept4Acceptor(sys, adapter, raw, sink, epollAdopt(sys, adapter));
       const localAddr = connectionLocalAddr(raw);
       const fd = raw.release();
       try {

@@ -45,16 +45,23 @@ class OwnedSocket implements RawSocket {
   }
 }
 
-/** Reads the bound address back (the kernel's port when 0 was asked for). */
-function boundAddress(sys: Sys, fd: number, options: ResolvedSocketOptions): NetAddr {
+/** getsockname(2) as a NetAddr: a socket's own address and port. */
+export function localAddress(
+  sys: Sys,
+  fd: number,
+  transport: NetAddr["transport"],
+  details?: SocketErrorDetails,
+): NetAddr {
   const { bytes } = scratch(sys).sockaddr;
-  check(sys, sys.getsockname(fd, bytes, socklen(sys, bytes.length)), "getsockname", {
-    address: options.hostname,
-    port: options.port,
-  });
+  check(sys, sys.getsockname(fd, bytes, socklen(sys, bytes.length)), "getsockname", details);
   const decoded = decodeSockaddr(sys.platform, bytes);
   if (decoded === undefined) throw new Error(`getsockname returned an unexpected address family on fd ${fd}`);
-  return { transport: options.transport, hostname: formatIp(decoded), port: decoded.port };
+  return { transport, hostname: formatIp(decoded), port: decoded.port };
+}
+
+/** Reads the bound address back (the kernel's port when 0 was asked for). */
+function boundAddress(sys: Sys, fd: number, options: ResolvedSocketOptions): NetAddr {
+  return localAddress(sys, fd, options.transport, { address: options.hostname, port: options.port });
 }
 
 function configureAndBind(sys: Sys, fd: number, options: ResolvedSocketOptions): void {

@@ -8,5 +8,6 @@ export const scenarios: readonly Scenario[] = [
   ...socketScenarios,
   ...listenerScenarios("native"),
   ...listenerScenarios("accept4"),
+  ...listenerScenarios("epoll"),
   ...datagramScenarios,
 ];

@@ -31,6 +31,28 @@ describe("platform tables", () => {
     expect(platformTable("linux", "arm64").layouts.epollEvent?.size).toBe(16);
   });
 
+  test("epoll engine values (sys/epoll.h, bits/socket.h, netinet/tcp.h); none on macOS or FreeBSD", () => {
+    for (const arch of ["x64", "arm64"]) {
+      const e = platformTable("linux", arch).constants.epoll;
+      expect(e).toEqual({
+        EPOLL_CLOEXEC: 0x80000,
+        EPOLL_CTL_ADD: 1,
+        EPOLL_CTL_DEL: 2,
+        EPOLLIN: 0x1,
+        EPOLLOUT: 0x4,
+        EPOLLERR: 0x8,
+        EPOLLHUP: 0x10,
+        EPOLLRDHUP: 0x2000,
+        EPOLLET: 0x80000000,
+        MSG_NOSIGNAL: 0x4000,
+        SO_KEEPALIVE: 9,
+        TCP_KEEPIDLE: 4,
+      });
+    }
+    expect(platformTable("darwin", "arm64").constants.epoll).toBeUndefined();
+    expect(platformTable("freebsd", "x64").constants.epoll).toBeUndefined();
+  });
+
   test("msghdr and mmsghdr: 56/64 bytes on Linux, 48/56 on FreeBSD, no mmsghdr on macOS", () => {
     for (const arch of ["x64", "arm64"]) {
       const { layouts, constants } = platformTable("linux", arch);

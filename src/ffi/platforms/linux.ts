@@ -47,6 +47,20 @@ const constants: Constants = {
   EFD_CLOEXEC: 0x80000,
   MSG_DONTWAIT: 0x40,
   MSG_TRUNC: 0x20,
+  epoll: {
+    EPOLL_CLOEXEC: 0x80000,
+    EPOLL_CTL_ADD: 1,
+    EPOLL_CTL_DEL: 2,
+    EPOLLIN: 0x1,
+    EPOLLOUT: 0x4,
+    EPOLLERR: 0x8,
+    EPOLLHUP: 0x10,
+    EPOLLRDHUP: 0x2000,
+    EPOLLET: 0x80000000,
+    MSG_NOSIGNAL: 0x4000,
+    SO_KEEPALIVE: 9,
+    TCP_KEEPIDLE: 4,
+  },
 };
 
 const commonLayouts: Omit<Layouts, "epollEvent"> = {
