@@ -45,7 +45,7 @@ export function loadSys(platform: PlatformTable): Sys {
   const errnoView = new Deno.UnsafePointerView(errnoPointer);
   const raw: Record<string, unknown> = {};
   for (const symbol of Object.keys(symbols)) raw[symbol] = symbolsFound[symbol] ?? undefined;
-  const sys = errnoReturning(platform, name, raw as RawFunctions, () => errnoView.getInt32());
+  const sys = errnoReturning(platform, name, raw as RawFunctions, () => errnoView.getInt32(), BigInt);
   const pollOffThread = symbolsFound.poll_off_thread as (
     fds: Uint8Array,
     count: number,

@@ -3,6 +3,10 @@ import type { Sys } from "../ffi/sys.ts";
 
 /** How long an unref'd poll may hold the process (Deno: a pending FFI call keeps it alive). */
 const UNREF_POLL_MS = 200;
+/** Polls on the JavaScript thread in a row, at most, before waiting off-thread again. */
+const EAGER_ROUNDS = 16;
+/** Microtask turns a round's promise continuations get before the next eager poll. */
+const SETTLE_TICKS = 4;
 /** Pause after a failed off-thread poll (its errno is not ours to read; usually EINTR). */
 const RETRY_MS = 10;
 
@@ -71,6 +75,7 @@ function createThreadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadab
     });
 
   async function loop(): Promise<void> {
+    let eagerRounds = 0;
     for (;;) {
       const armed = [...entries].filter((e) => e.started && !e.closed);
       if (armed.length === 0) break;
@@ -82,10 +87,27 @@ function createThreadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadab
         view.setInt32(i * layout.size + layout.fd.offset, fd, true);
         view.setInt16(i * layout.size + layout.events.offset, c.POLLIN, true);
       });
-      const timeout = referenced || sys.setPollRef ? -1 : UNREF_POLL_MS;
-      inFlight = true;
-      const ready = await pollOffThread(fds, armed.length + 1, timeout);
-      inFlight = false;
+      let ready: number;
+      if (eagerRounds > 0) {
+        // After a round with events, more are usually waiting by the time its promise
+        // continuations have run: a poll(2) with no timeout on this thread finds them
+        // without the round trip through another thread. Bounded, so a busy process
+        // still waits off-thread regularly and its other events get their turn.
+        for (let i = 0; i < SETTLE_TICKS; i++) await undefined;
+        ready = sys.poll(fds, armed.length + 1, 0);
+        if (ready <= 0) {
+          // Watches may have come or gone while the continuations ran: wait on a fresh set.
+          eagerRounds = 0;
+          continue;
+        }
+        eagerRounds--;
+      } else {
+        const timeout = referenced || sys.setPollRef ? -1 : UNREF_POLL_MS;
+        inFlight = true;
+        ready = await pollOffThread(fds, armed.length + 1, timeout);
+        inFlight = false;
+        eagerRounds = ready > 0 ? EAGER_ROUNDS : 0;
+      }
       if (ready < 0) {
         await pause(RETRY_MS, referenced);
         continue;
