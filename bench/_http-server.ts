@@ -1,9 +1,9 @@
 // One benchmark server on the runtime running this file. Prints its port.
-//   _http-server.ts <native|floor|library-fd|library-native|library-accept4> <keepalive|close|echo>
+//   _http-server.ts <native|floor|library-fd|library-native|library-accept4|library-epoll> <keepalive|close|echo>
 // native: the runtime's own listener; floor: the same listener served
 // Deno.Conn-style with no library (bench/_native); library-fd: the runtime's
-// own server on an openSocket() fd; library-native / library-accept4: listen()
-// and Conn's read()/write().
+// own server on an openSocket() fd; library-native / -accept4 / -epoll:
+// listen() with that engine, and Conn's read()/write().
 import { loadForRuntime, runtimeName } from "../test/conformance/_library.ts";
 import { serveAwaiting, type Workload } from "./_http.ts";
 import type { NativeListen } from "./_native/_types.ts";

@@ -1,5 +1,5 @@
 // Requests per second on Node 20, Node 26, Bun and Deno: each runtime's own
-// listener against the library's native and accept4 engines, beside the
+// listener against the library's native, accept4 and epoll engines, beside the
 // floor of their API (a library-free promise-per-read server), for HTTP/1.1
 // keep-alive and HTTP/1.1 connection-per-request driven by wrk, and raw echo
 // driven by bench/echo-load.c (compiled here with cc).
@@ -14,9 +14,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGETS = { "library-fd": 0.97, "library-native": 0.97, "library-accept4": 0.85 } as const;
 const workloads = ["keepalive", "close", "echo"] as const;
-const variants = ["native", "floor", "library-fd", "library-native", "library-accept4"] as const;
+const variants = ["native", "floor", "library-fd", "library-native", "library-accept4", "library-epoll"] as const;
 /** listen()'s columns also show their ratio to the floor: what the library adds to the API's own cost. */
-const againstFloor = new Set<string>(["library-native", "library-accept4"]);
+const againstFloor = new Set<string>(["library-native", "library-accept4", "library-epoll"]);
 
 /** wrk from Debian's packages; the echo client compiled from bench/echo-load.c. */
 function prepareTools(): string {
@@ -105,8 +105,8 @@ console.log(
   "targets: the runtime's server on a library fd and the native engine ≥ 0.97×, accept4 engine ≥ 0.85× (✗ marks a miss)\n",
 );
 console.log(
-  "| runtime | workload | runtime's listener | floor: runtime's listener, Deno.Conn-style, no library | runtime's server on openSocket() fd | listen(), native engine | listen(), accept4 engine |",
+  "| runtime | workload | runtime's listener | floor: runtime's listener, Deno.Conn-style, no library | runtime's server on openSocket() fd | listen(), native engine | listen(), accept4 engine | listen(), epoll engine |",
 );
-console.log("|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);
 process.exitCode = missed === 0 ? 0 : 1;

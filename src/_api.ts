@@ -29,8 +29,9 @@ export interface Api {
   /**
    * Listens on a TCP socket in the address's SO_REUSEPORT group and accepts
    * connections as {@link Conn}s with Web Streams, with the runtime's own
-   * acceptor (`engine: "native"`, the default) or accept4 through FFI
-   * (`engine: "accept4"`).
+   * acceptor (`engine: "native"`, the default), accept4 through FFI
+   * (`engine: "accept4"`), or accept4 with the library's own reads and writes
+   * on an epoll set (`engine: "epoll"`, Linux).
    *
    * @throws {TypeError | RangeError} for invalid options, before any system call.
    * @throws {SocketError} when a system call fails; no fd is left open.
