@@ -308,6 +308,35 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       client.destroy();
       listener.close();
     }),
+    scenario(
+      "a peer that resets the connection: read() rejects with ECONNRESET and the fd is released",
+      async (ctx) => {
+        const { listener, client, conn } = await acceptedPair(ctx, engine);
+        const fdsBefore = openFds().size;
+        client.resetAndDestroy();
+        const buffer = new Uint8Array(64);
+        const outcome = await conn.read(buffer).then(
+          (n) => ({ n }),
+          (error: Error & { code?: string; syscall?: string }) => ({ error }),
+        );
+        if (ctx.host.runtime === "bun" && engine !== "epoll") {
+          // Bun reports a reset as the end of input.
+          assert.deepEqual(outcome, { n: null });
+        } else {
+          assert.ok("error" in outcome, `read() gave ${JSON.stringify(outcome)}`);
+          assert.equal(outcome.error.code, "ECONNRESET");
+          if (engine === "epoll") {
+            assert.equal(outcome.error.name, "SocketError");
+            assert.equal(outcome.error.syscall, "read");
+          }
+        }
+        await assert.rejects(conn.write(encoder.encode("after the reset")));
+        conn.close();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.ok(openFds().size < fdsBefore, "the connection's fd is closed");
+        listener.close();
+      },
+    ),
     scenario("a slow reader holds the sender back instead of buffering", async (ctx) => {
       const { listener, client, conn } = await acceptedPair(ctx, engine);
       // The client pushes as fast as TCP lets it for a second while the server reads 10 chunks.
