@@ -370,6 +370,31 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       await pushing;
       listener.close();
     }),
+    scenario("a listener opened just as another's last connection ends accepts at once", async (ctx) => {
+      // The readiness watcher is busiest right after a connection's events: a watch
+      // added then must be in the very next wait (it once waited on the old set).
+      for (let round = 0; round < 5; round++) {
+        const { listener, client, conn } = await acceptedPair(ctx, engine);
+        client.end("bye");
+        for (let n = await conn.read(new Uint8Array(16)); n !== null; n = await conn.read(new Uint8Array(16))) {}
+        conn.close();
+        listener.close();
+        const next = listenOn(ctx, engine);
+        const accepted = next.accept();
+        const other = await connected(next.addr.port);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`round ${round}: no connection accepted within 2 s`)), 2000);
+        });
+        try {
+          (await Promise.race([accepted, timeout])).close();
+        } finally {
+          clearTimeout(timer);
+        }
+        other.destroy();
+        next.close();
+      }
+    }),
     scenario("close() while a for await waits ends the loop; accept() then rejects", async (ctx) => {
       const listener = listenOn(ctx, engine);
       const pending = listener.accept();
