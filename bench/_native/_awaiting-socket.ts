@@ -3,12 +3,11 @@
 // costs on Node at the least, measured beside listen() by bench/http.ts.
 import { createServer, type Socket } from "node:net";
 import type { AwaitingConn } from "../_http.ts";
+import { AwaitingInput } from "./_awaiting-input.ts";
 
 class AwaitingSocket implements AwaitingConn {
   readonly #socket: Socket;
-  #chunks: Uint8Array[] = [];
-  #ended = false;
-  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  readonly #input = new AwaitingInput();
   #writers: (() => void)[] = [];
   readonly #written = (): void => {
     if (this.#socket.writableLength !== 0) return;
@@ -17,17 +16,9 @@ class AwaitingSocket implements AwaitingConn {
 
   constructor(socket: Socket) {
     this.#socket = socket;
-    socket.on("data", (chunk: Uint8Array) => {
-      const reader = this.#reader;
-      this.#reader = undefined;
-      if (reader) reader(chunk);
-      else this.#chunks.push(chunk);
-    });
+    socket.on("data", (chunk: Uint8Array) => this.#input.push(chunk));
     const end = (): void => {
-      this.#ended = true;
-      const reader = this.#reader;
-      this.#reader = undefined;
-      reader?.(null);
+      this.#input.end();
       this.#written();
     };
     socket.on("end", end);
@@ -35,23 +26,8 @@ class AwaitingSocket implements AwaitingConn {
     socket.on("error", () => {});
   }
 
-  #copy(chunk: Uint8Array | null, buffer: Uint8Array): number | null {
-    if (chunk === null) return null;
-    if (chunk.length > buffer.length) {
-      this.#chunks.unshift(chunk.subarray(buffer.length));
-      chunk = chunk.subarray(0, buffer.length);
-    }
-    buffer.set(chunk);
-    return chunk.length;
-  }
-
   read(buffer: Uint8Array): Promise<number | null> {
-    const chunk = this.#chunks.shift();
-    if (chunk !== undefined) return Promise.resolve(this.#copy(chunk, buffer));
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.#reader = (next) => resolve(this.#copy(next, buffer));
-    });
+    return this.#input.read(buffer);
   }
 
   // Done with `data` when it resolves, as a Deno-style caller expects.

@@ -1,4 +1,5 @@
 import { type AwaitingConn, RequestCounter, responses } from "../_http.ts";
+import { AwaitingInput } from "./_awaiting-input.ts";
 import type { NativeListen } from "./_types.ts";
 
 type Handlers = Bun.SocketHandler<RequestCounter | undefined>;
@@ -18,9 +19,7 @@ const listen = Bun.listen as unknown as <Data>(
  */
 class AwaitingBunSocket implements AwaitingConn {
   readonly #socket: Bun.Socket<AwaitingBunSocket | undefined>;
-  #chunks: Uint8Array[] = [];
-  #ended = false;
-  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  readonly #input = new AwaitingInput();
   #drained: (() => void) | undefined;
 
   constructor(socket: Bun.Socket<AwaitingBunSocket | undefined>) {
@@ -28,17 +27,11 @@ class AwaitingBunSocket implements AwaitingConn {
   }
 
   onData(chunk: Uint8Array): void {
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) reader(chunk);
-    else this.#chunks.push(chunk);
+    this.#input.push(chunk);
   }
 
   onEnd(): void {
-    this.#ended = true;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.(null);
+    this.#input.end();
     this.onDrain();
   }
 
@@ -48,23 +41,8 @@ class AwaitingBunSocket implements AwaitingConn {
     drained?.();
   }
 
-  #copy(chunk: Uint8Array | null, buffer: Uint8Array): number | null {
-    if (chunk === null) return null;
-    if (chunk.length > buffer.length) {
-      this.#chunks.unshift(chunk.subarray(buffer.length));
-      chunk = chunk.subarray(0, buffer.length);
-    }
-    buffer.set(chunk);
-    return chunk.length;
-  }
-
   read(buffer: Uint8Array): Promise<number | null> {
-    const chunk = this.#chunks.shift();
-    if (chunk !== undefined) return Promise.resolve(this.#copy(chunk, buffer));
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.#reader = (next) => resolve(this.#copy(next, buffer));
-    });
+    return this.#input.read(buffer);
   }
 
   // Bun sends what the kernel takes and keeps nothing: like Deno.Conn, a short write says how much went.
