@@ -37,10 +37,10 @@ function onClose(this: ConnSocket): void {
 /** A net.Socket as a ConnDriver. */
 class NetDriver implements ConnDriver {
   readonly #socket: Socket;
-  #events: ConnEvents | undefined;
   /** Given to every write: the last one to finish empties Node's queue, and waiting writers may go on. */
   readonly #written = (): void => {
-    if (this.#socket.writableLength === 0) this.#events?.onDrain();
+    const socket = this.#socket as ConnSocket;
+    if (socket.writableLength === 0) socket[kEvents].onDrain();
   };
   readonly fd: number | undefined;
   // Read now: once the socket is closed Node can no longer tell.
@@ -57,7 +57,6 @@ class NetDriver implements ConnDriver {
 
   attach(events: ConnEvents): void {
     const socket = this.#socket as ConnSocket;
-    this.#events = events;
     socket[kEvents] = events;
     socket.on("data", onData);
     socket.on("end", onEnd);

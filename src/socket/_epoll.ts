@@ -61,7 +61,7 @@ function createEpollSet(sys: Sys, watchReadable: WatchReadable): EpollSet {
       if (count <= 0) return;
       for (let i = 0; i < count; i++) {
         const at = i * layout.size;
-        // The fd is the data word's low half; a target removed earlier in this batch is skipped.
+        // The fd as add() stored it; a target removed earlier in this batch is skipped.
         targets.get(batchView.getInt32(at + layout.data.offset, little))?.onEvents(batchView.getUint32(at, little));
       }
       if (count < BATCH) return;
@@ -75,7 +75,9 @@ function createEpollSet(sys: Sys, watchReadable: WatchReadable): EpollSet {
     constants,
     add(fd, target) {
       oneView.setUint32(layout.events.offset, interest >>> 0, little);
-      oneView.setBigUint64(layout.data.offset, BigInt(fd), little);
+      // The fd goes in the data word's first 4 bytes, where dispatch reads it back on any byte order.
+      oneView.setBigUint64(layout.data.offset, 0n);
+      oneView.setInt32(layout.data.offset, fd, little);
       check(sys, epollCtl(epfd, constants.EPOLL_CTL_ADD, fd, one), "epoll_ctl");
       targets.set(fd, target);
       if (watch === undefined) watch = watchReadable(epfd, dispatch);
