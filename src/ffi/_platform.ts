@@ -42,6 +42,11 @@ export interface Layouts {
   readonly sockaddrIn: SockaddrLayout;
   /** `struct sockaddr_in6`: an IPv6 address, port, flow info and scope. */
   readonly sockaddrIn6: SockaddrLayout;
+  /**
+   * `struct sockaddr_un`: a Unix-domain path (the systemd notify socket).
+   * `size` is the whole struct; `path` the room for the path and its NUL.
+   */
+  readonly sockaddrUn: { readonly size: number; readonly len?: Field; readonly family: Field; readonly path: Field };
   /** Size of `struct sockaddr_storage`: room for any address a call may return. */
   readonly sockaddrStorage: number;
   /** Size of `socklen_t`, the length argument of bind, accept4 and getsockopt. */
@@ -73,6 +78,8 @@ export interface Layouts {
 export interface Constants {
   /** `AF_INET`: the IPv4 address family (socket(2), sockaddr_in). */
   readonly AF_INET: number;
+  /** `AF_UNIX`: Unix-domain sockets (sockaddr_un), 1 everywhere. */
+  readonly AF_UNIX: number;
   /** `AF_INET6`: the IPv6 address family (socket(2), sockaddr_in6); 10 on Linux, 28 on FreeBSD, 30 on macOS. */
   readonly AF_INET6: number;
   /** `SOCK_STREAM`: socket type for TCP. */

@@ -76,3 +76,28 @@ export function decodeSockaddr(platform: PlatformTable, buffer: Uint8Array): Soc
   const scopeId = layout.scopeId ? readUint(view, layout.scopeId, host) : 0;
   return { family, bytes, scopeId, port: readUint(view, layout.port, false) };
 }
+
+/**
+ * Encodes `struct sockaddr_un` for a Unix-domain path. A path starting with
+ * "@" names Linux's abstract namespace (a NUL first byte, no terminator), as
+ * systemd's NOTIFY_SOCKET does. Returns the bytes to pass with their exact
+ * length; a path too long for the platform is a RangeError.
+ */
+export function encodeUnixSockaddr(platform: PlatformTable, path: string): Uint8Array {
+  const layout = platform.layouts.sockaddrUn;
+  const abstract = path.startsWith("@");
+  const name = new TextEncoder().encode(abstract ? path.slice(1) : path);
+  // A filesystem path needs room for its NUL; an abstract name needs room for the leading NUL.
+  if (name.length + 1 > layout.path.size) {
+    throw new RangeError(
+      `Unix socket path is ${name.length} bytes, longer than the ${layout.path.size - 1} allowed: ${path}`,
+    );
+  }
+  const length = layout.path.offset + name.length + 1;
+  const bytes = new Uint8Array(length);
+  const view = new DataView(bytes.buffer);
+  if (layout.len) writeUint(view, 0, layout.len, length, platform.littleEndian);
+  writeUint(view, 0, layout.family, platform.constants.AF_UNIX, platform.littleEndian);
+  bytes.set(name, layout.path.offset + (abstract ? 1 : 0));
+  return bytes;
+}

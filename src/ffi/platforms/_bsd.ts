@@ -10,6 +10,7 @@ export const bsdConstants: Omit<
   Constants,
   "AF_INET6" | "SOCK_NONBLOCK" | "SOCK_CLOEXEC" | "SO_REUSEPORT_LB" | "O_CLOEXEC"
 > = {
+  AF_UNIX: 1,
   AF_INET: 2,
   SOCK_STREAM: 1,
   SOCK_DGRAM: 2,
@@ -64,6 +65,12 @@ export const bsdLayouts: Layouts = {
     flowinfo: { offset: 4, size: 4 },
     addr: { offset: 8, size: 16 },
     scopeId: { offset: 24, size: 4 },
+  },
+  sockaddrUn: {
+    size: 106,
+    len: { offset: 0, size: 1 },
+    family: { offset: 1, size: 1 },
+    path: { offset: 2, size: 104 },
   },
   sockaddrStorage: 128,
   socklen: 4,

@@ -6,6 +6,7 @@ import type { ArchName, Constants, Layouts, PlatformTable } from "../_platform.t
  * kernel headers on Linux 6.18 x86_64.
  */
 const constants: Constants = {
+  AF_UNIX: 1,
   AF_INET: 2,
   AF_INET6: 10,
   SOCK_STREAM: 1,
@@ -78,6 +79,7 @@ const commonLayouts: Omit<Layouts, "epollEvent"> = {
     addr: { offset: 8, size: 16 },
     scopeId: { offset: 24, size: 4 },
   },
+  sockaddrUn: { size: 110, family: { offset: 0, size: 2 }, path: { offset: 2, size: 108 } },
   sockaddrStorage: 128,
   socklen: 4,
   rlimit: { size: 16, cur: { offset: 0, size: 8 }, max: { offset: 8, size: 8 } },
