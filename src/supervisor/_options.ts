@@ -1,0 +1,140 @@
+import type { GroupAddress, SuperviseOptions, WorkerCommand, WorkerRuntime } from "./types.ts";
+
+/** The options with every default filled in, checked before anything starts. */
+export interface ResolvedSuperviseOptions {
+  readonly command: ResolvedCommand;
+  readonly workers: number;
+  readonly listen: readonly Required<GroupAddress>[];
+  readonly selfBind: boolean;
+  readonly graceMs: number;
+  readonly readyTimeoutMs: number;
+  readonly env: Readonly<Record<string, string>> | undefined;
+  readonly cwd: string | undefined;
+  readonly crashLoopFailures: number;
+  readonly crashLoopWindowMs: number;
+}
+
+export interface ResolvedCommand {
+  readonly app: string;
+  readonly args: readonly string[];
+  readonly runtime: WorkerRuntime;
+  readonly executable: string | undefined;
+  readonly runtimeArgs: readonly string[];
+}
+
+const runtimes: readonly WorkerRuntime[] = ["node", "bun", "deno"];
+const knownKeys = new Set([
+  "app",
+  "args",
+  "runtime",
+  "executable",
+  "runtimeArgs",
+  "workers",
+  "listen",
+  "selfBind",
+  "graceMs",
+  "readyTimeoutMs",
+  "env",
+  "cwd",
+  "crashLoopFailures",
+  "crashLoopWindowMs",
+  "onEvent",
+  "onOutput",
+]);
+
+function strings(value: unknown, name: string): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new TypeError(`${name} must be an array of strings`);
+  }
+  return value;
+}
+
+function positiveInteger(value: unknown, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer of at least ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks a command (the options' own, or a reload's changes on top of `base`). */
+export function resolveCommand(
+  command: Partial<WorkerCommand>,
+  base: ResolvedCommand | undefined,
+  defaultRuntime: WorkerRuntime,
+): ResolvedCommand {
+  const app = command.app ?? base?.app;
+  if (typeof app !== "string" || app === "")
+    throw new TypeError("app must be a non-empty string: the script workers run");
+  const runtime = command.runtime ?? base?.runtime ?? defaultRuntime;
+  if (!runtimes.includes(runtime))
+    throw new TypeError(`runtime must be one of ${runtimes.join(", ")}, got ${String(runtime)}`);
+  const executable = command.executable ?? (command.runtime === undefined ? base?.executable : undefined);
+  if (executable !== undefined && (typeof executable !== "string" || executable === "")) {
+    throw new TypeError("executable must be a non-empty string");
+  }
+  return {
+    app,
+    args: command.args === undefined ? (base?.args ?? []) : strings(command.args, "args"),
+    runtime,
+    executable,
+    runtimeArgs:
+      command.runtimeArgs === undefined
+        ? command.runtime === undefined
+          ? (base?.runtimeArgs ?? [])
+          : []
+        : strings(command.runtimeArgs, "runtimeArgs"),
+  };
+}
+
+function resolveAddress(address: GroupAddress, index: number, selfBind: boolean): Required<GroupAddress> {
+  if (typeof address !== "object" || address === null) throw new TypeError(`listen[${index}] must be an object`);
+  const transport = address.transport ?? "tcp";
+  if (transport !== "tcp" && transport !== "udp") {
+    throw new TypeError(`listen[${index}].transport must be "tcp" or "udp", got ${String(transport)}`);
+  }
+  const hostname = address.hostname ?? "0.0.0.0";
+  if (typeof hostname !== "string") throw new TypeError(`listen[${index}].hostname must be a string`);
+  const port = address.port;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`listen[${index}].port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  if (selfBind && port === 0)
+    throw new RangeError("with selfBind, every port must be given: the workers bind it themselves");
+  return { transport, hostname, port };
+}
+
+export function resolveSuperviseOptions(
+  options: SuperviseOptions,
+  defaultRuntime: WorkerRuntime,
+  cpus: number,
+): ResolvedSuperviseOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  for (const key of Object.keys(options)) if (!knownKeys.has(key)) throw new TypeError(`unknown option "${key}"`);
+  const selfBind = options.selfBind ?? false;
+  if (typeof selfBind !== "boolean") throw new TypeError("selfBind must be a boolean");
+  if (!Array.isArray(options.listen) || options.listen.length === 0) {
+    throw new TypeError("listen must list at least one address ({ port, hostname?, transport? })");
+  }
+  const listen = options.listen.map((address, i) => resolveAddress(address, i, selfBind));
+  if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
+    throw new TypeError("env must be an object of strings");
+  }
+  for (const name of ["onEvent", "onOutput"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "function")
+      throw new TypeError(`${name} must be a function`);
+  }
+  return {
+    command: resolveCommand(options, undefined, defaultRuntime),
+    workers: positiveInteger(options.workers, "workers", cpus),
+    listen,
+    selfBind,
+    graceMs: positiveInteger(options.graceMs, "graceMs", 30_000, 0),
+    readyTimeoutMs: positiveInteger(options.readyTimeoutMs, "readyTimeoutMs", 30_000),
+    env: options.env,
+    cwd: options.cwd,
+    crashLoopFailures: positiveInteger(options.crashLoopFailures, "crashLoopFailures", 5),
+    crashLoopWindowMs: positiveInteger(options.crashLoopWindowMs, "crashLoopWindowMs", 60_000),
+  };
+}

@@ -1,0 +1,498 @@
+import { formatFdName } from "../activation/names.ts";
+import type { WatchReadable } from "../ffi/readiness.ts";
+import type { Sys } from "../ffi/sys.ts";
+import type { NetAddr, RawSocket, SocketOptions } from "../types.ts";
+import { withListenPid, workerArgv } from "./_command.ts";
+import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
+import { LineSplitter } from "./_lines.ts";
+import { type NotifyReceiver, receiveNotifications } from "./_notify.ts";
+import {
+  type ResolvedCommand,
+  type ResolvedSuperviseOptions,
+  resolveCommand,
+  resolveSuperviseOptions,
+} from "./_options.ts";
+import { RestartTracker } from "./_restarts.ts";
+import type {
+  ReloadResult,
+  SuperviseOptions,
+  Supervisor,
+  SupervisorEvent,
+  WorkerCommand,
+  WorkerExit,
+  WorkerInfo,
+  WorkerOutputLine,
+  WorkerState,
+} from "./types.ts";
+
+/** What the supervisor takes from the library and the runtime. */
+export interface SupervisorDeps {
+  readonly sys: () => Sys;
+  readonly openSocket: (options: SocketOptions) => RawSocket;
+  readonly watchReadable: () => WatchReadable;
+  readonly host: ProcessHost;
+}
+
+const MIGRATE_SYSCTL = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+class Worker {
+  readonly slot: Slot;
+  readonly generation: number;
+  readonly command: ResolvedCommand;
+  readonly child: ChildHandle;
+  readonly startedAt = Date.now();
+  state: WorkerState = "starting";
+  /** The supervisor asked it to stop: its exit is no failure. */
+  stopRequested = false;
+  /** Killed after its grace time or ready timeout. */
+  killed = false;
+  readonly readiness: Promise<boolean>;
+  settleReadiness: (ready: boolean) => void = () => {};
+  notify: NotifyReceiver | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(slot: Slot, generation: number, command: ResolvedCommand, child: ChildHandle) {
+    this.slot = slot;
+    this.generation = generation;
+    this.command = command;
+    this.child = child;
+    this.readiness = new Promise((resolve) => {
+      this.settleReadiness = resolve;
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+}
+
+class Slot {
+  readonly index: number;
+  /** One socket per group address, held for the slot's whole life (none with selfBind). */
+  readonly sockets: RawSocket[];
+  readonly tracker: RestartTracker;
+  current: Worker | undefined;
+  restarts = 0;
+  crashLooping = false;
+  restartTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the slot had a ready worker. */
+  everReady = false;
+
+  constructor(index: number, sockets: RawSocket[], tracker: RestartTracker) {
+    this.index = index;
+    this.sockets = sockets;
+    this.tracker = tracker;
+  }
+}
+
+class GroupSupervisor implements Supervisor {
+  readonly addresses: readonly NetAddr[];
+  readonly ready: Promise<void>;
+  readonly stopped: Promise<boolean>;
+  readonly #deps: SupervisorDeps;
+  readonly #options: ResolvedSuperviseOptions;
+  readonly #onEvent: (event: SupervisorEvent) => void;
+  readonly #onOutput: (line: WorkerOutputLine) => void;
+  readonly #dir: string;
+  readonly #slots: Slot[] = [];
+  /** Every live worker, of any generation. */
+  readonly #live = new Set<Worker>();
+  #command: ResolvedCommand;
+  #generation = 1;
+  #serial = 0;
+  #stopping = false;
+  #settleStopped: (clean: boolean) => void = () => {};
+  #settleReady: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Reloads and scaling run one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #signals: (() => void)[] = [];
+
+  constructor(deps: SupervisorDeps, options: SuperviseOptions) {
+    this.#deps = deps;
+    this.#options = resolveSuperviseOptions(options, deps.host.runtime, deps.host.cpuCount());
+    this.#command = this.#options.command;
+    this.#onEvent = options.onEvent ?? (() => {});
+    this.#onOutput =
+      options.onOutput ??
+      ((out) => {
+        const text = `[${out.slot}] ${out.line}\n`;
+        if (out.stream === "stdout") deps.host.writeStdout(text);
+        else deps.host.writeStderr(text);
+      });
+    this.#dir = deps.host.privateDir();
+    this.ready = new Promise((resolve, reject) => {
+      this.#settleReady = { resolve, reject };
+    });
+    // Nobody may be told about a failure they did not wait for.
+    this.ready.catch(() => {});
+    this.stopped = new Promise((resolve) => {
+      this.#settleStopped = resolve;
+    });
+    const first = this.#openSlotSockets(0, this.#options.listen);
+    this.addresses = this.#options.selfBind
+      ? this.#options.listen.map((a) => ({ transport: a.transport, hostname: a.hostname, port: a.port }))
+      : first.map((s) => s.localAddr);
+    this.#slots.push(this.#newSlot(0, first));
+    try {
+      for (let i = 1; i < this.#options.workers; i++) this.#slots.push(this.#newSlot(i, this.#openSlotSockets(i)));
+    } catch (error) {
+      for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
+      throw error;
+    }
+    if (this.#options.selfBind) this.#enableMigration();
+    for (const slot of this.#slots) this.#start(slot, this.#generation, this.#command);
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Opens slot `index`'s sockets: on the asked addresses for slot 0, then on slot 0's (with the kernel's ports). */
+  #openSlotSockets(
+    index: number,
+    addresses?: readonly { transport: "tcp" | "udp"; hostname: string; port: number }[],
+  ): RawSocket[] {
+    if (this.#options.selfBind) return [];
+    const targets = addresses ?? this.addresses;
+    const sockets: RawSocket[] = [];
+    try {
+      for (const address of targets) {
+        sockets.push(
+          this.#deps.openSocket({ transport: address.transport, hostname: address.hostname, port: address.port }),
+        );
+      }
+    } catch (error) {
+      for (const socket of sockets) socket.close();
+      if (index > 0 && error instanceof Error) error.message = `slot ${index}: ${error.message}`;
+      throw error;
+    }
+    return sockets;
+  }
+
+  #newSlot(index: number, sockets: RawSocket[]): Slot {
+    return new Slot(
+      index,
+      sockets,
+      new RestartTracker({ failures: this.#options.crashLoopFailures, windowMs: this.#options.crashLoopWindowMs }),
+    );
+  }
+
+  #enableMigration(): void {
+    const now = this.#deps.host.readText(MIGRATE_SYSCTL)?.trim();
+    if (now === undefined) {
+      this.#notice(
+        "selfBind: this kernel has no net.ipv4.tcp_migrate_req; a closing worker's queued connections are reset",
+      );
+    } else if (now !== "0") {
+      this.#notice("selfBind: net.ipv4.tcp_migrate_req is on; a closing worker's queue moves to the others");
+    } else if (this.#deps.host.writeText(MIGRATE_SYSCTL, "1")) {
+      this.#notice(
+        "selfBind: turned on net.ipv4.tcp_migrate_req for this network namespace, so a closing worker's queue moves to the others",
+      );
+    } else {
+      this.#notice(
+        "selfBind: net.ipv4.tcp_migrate_req is 0 and may not be changed here; a closing worker's queued connections are reset",
+      );
+    }
+  }
+
+  #notice(message: string): void {
+    this.#onEvent({ type: "notice", message });
+  }
+
+  /** Starts a worker on the slot's sockets; a reload's candidate becomes the slot's worker only once its generation is ready. */
+  #start(slot: Slot, generation: number, command: ResolvedCommand, candidate = false): Worker {
+    const host = this.#deps.host;
+    const notifyPath = `${this.#dir}/notify-${host.pid}-${++this.#serial}`;
+    let worker: Worker | undefined;
+    const notify = receiveNotifications(
+      this.#deps.sys(),
+      this.#deps.watchReadable(),
+      notifyPath,
+      (key, value) => {
+        if (key === "READY" && value === "1" && worker) this.#markReady(worker);
+      },
+      host.removeFile,
+    );
+    const env: Record<string, string> = { ...(this.#options.env ?? host.env()) };
+    for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"]) delete env[name];
+    env.NOTIFY_SOCKET = notifyPath;
+    env.REUSEPORT_SLOT = String(slot.index);
+    env.REUSEPORT_GENERATION = String(generation);
+    const argv = workerArgv(command, host);
+    let spawn = { command: argv[0] as string, args: argv.slice(1) };
+    if (slot.sockets.length > 0) {
+      env.LISTEN_FDS = String(slot.sockets.length);
+      env.LISTEN_FDNAMES = slot.sockets.map((s) => formatFdName(s.localAddr)).join(":");
+      spawn = withListenPid(argv);
+    }
+    const lines = { stdout: undefined as LineSplitter | undefined, stderr: undefined as LineSplitter | undefined };
+    const child = host.spawn({
+      ...spawn,
+      env,
+      cwd: this.#options.cwd,
+      fds: slot.sockets.map((s) => s.fd),
+      onStdout: (chunk) => lines.stdout?.push(chunk),
+      onStderr: (chunk) => lines.stderr?.push(chunk),
+    });
+    worker = new Worker(slot, generation, command, child);
+    const started = worker;
+    const emit = (stream: "stdout" | "stderr") => (line: string) =>
+      this.#onOutput({ slot: slot.index, pid: started.pid, generation, stream, line });
+    lines.stdout = new LineSplitter(emit("stdout"));
+    lines.stderr = new LineSplitter(emit("stderr"));
+    worker.notify = notify;
+    this.#live.add(worker);
+    if (!candidate) slot.current = worker;
+    this.#onEvent({ type: "started", slot: slot.index, pid: worker.pid, generation });
+    worker.timer = setTimeout(() => {
+      if (started.state !== "starting") return;
+      this.#onEvent({
+        type: "not-ready",
+        slot: slot.index,
+        pid: started.pid,
+        generation,
+        ms: this.#options.readyTimeoutMs,
+      });
+      started.settleReadiness(false);
+      started.killed = true;
+      started.child.kill("SIGKILL");
+    }, this.#options.readyTimeoutMs);
+    void child.exited.then((exit) => {
+      lines.stdout?.end();
+      lines.stderr?.end();
+      this.#exited(started, exit);
+    });
+    return worker;
+  }
+
+  #markReady(worker: Worker): void {
+    if (worker.state !== "starting") return;
+    worker.state = "ready";
+    clearTimeout(worker.timer);
+    worker.notify?.close();
+    worker.notify = undefined;
+    const slot = worker.slot;
+    this.#onEvent({
+      type: "ready",
+      slot: slot.index,
+      pid: worker.pid,
+      generation: worker.generation,
+      ms: Date.now() - worker.startedAt,
+    });
+    worker.settleReadiness(true);
+    if (slot.current === worker) {
+      if (slot.crashLooping) this.#notice(`slot ${slot.index} is serving again`);
+      slot.crashLooping = false;
+      slot.everReady = true;
+      if (this.#slots.every((s) => s.everReady)) this.#settleReady?.resolve();
+    }
+  }
+
+  #exited(worker: Worker, exit: WorkerExit): void {
+    clearTimeout(worker.timer);
+    worker.notify?.close();
+    worker.notify = undefined;
+    worker.state = "exited";
+    worker.settleReadiness(false);
+    this.#live.delete(worker);
+    const slot = worker.slot;
+    this.#onEvent({
+      type: "exited",
+      slot: slot.index,
+      pid: worker.pid,
+      generation: worker.generation,
+      code: exit.code,
+      signal: exit.signal,
+      expected: worker.stopRequested,
+    });
+    if (worker.stopRequested || this.#stopping || slot.current !== worker || !this.#slots.includes(slot)) return;
+    // A failure: restart the slot's worker, waiting longer after each failure in a row.
+    slot.current = undefined;
+    const now = Date.now();
+    const delayMs = slot.tracker.failed(now, now - worker.startedAt);
+    if (!slot.crashLooping && slot.tracker.crashLooping(now)) {
+      slot.crashLooping = true;
+      this.#onEvent({
+        type: "crash-loop",
+        slot: slot.index,
+        failures: slot.tracker.recent(now),
+        windowMs: this.#options.crashLoopWindowMs,
+      });
+    }
+    this.#onEvent({ type: "restarting", slot: slot.index, generation: this.#generation, delayMs });
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (this.#stopping || !this.#slots.includes(slot) || slot.current !== undefined) return;
+      slot.restarts++;
+      this.#start(slot, this.#generation, this.#command);
+    }, delayMs);
+  }
+
+  /** SIGTERM, then SIGKILL after the grace time; resolves when the worker has exited. */
+  #stopWorker(worker: Worker, graceMs = this.#options.graceMs): Promise<void> {
+    if (worker.state === "exited") return Promise.resolve();
+    if (!worker.stopRequested) {
+      worker.stopRequested = true;
+      worker.state = "stopping";
+      worker.settleReadiness(false);
+      clearTimeout(worker.timer);
+      worker.child.kill("SIGTERM");
+      worker.timer = setTimeout(() => {
+        worker.killed = true;
+        worker.child.kill("SIGKILL");
+      }, graceMs);
+    }
+    return worker.child.exited.then(() => {});
+  }
+
+  #clean(worker: Worker, exit: WorkerExit): boolean {
+    return !worker.killed && (exit.code === 0 || exit.signal === "SIGTERM");
+  }
+
+  workers(): WorkerInfo[] {
+    const now = Date.now();
+    return [...this.#live]
+      .map((w) => ({
+        slot: w.slot.index,
+        pid: w.pid,
+        generation: w.generation,
+        runtime: w.command.runtime,
+        state: w.state,
+        uptimeMs: now - w.startedAt,
+        restarts: w.slot.restarts,
+        crashLooping: w.slot.crashLooping,
+      }))
+      .sort((a, b) => a.slot - b.slot || a.generation - b.generation);
+  }
+
+  #serialized<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(operation, operation);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  reload(change: Partial<WorkerCommand> = {}): Promise<ReloadResult> {
+    const command = resolveCommand(change, this.#command, this.#deps.host.runtime);
+    return this.#serialized(async () => {
+      if (this.#stopping) return { ok: false, generation: this.#generation, reason: "the supervisor is stopping" };
+      const started = Date.now();
+      const generation = this.#generation + 1;
+      this.#onEvent({ type: "reload", generation });
+      const candidates = this.#slots.map((slot) => this.#start(slot, generation, command, true));
+      const ready = await Promise.all(candidates.map((w) => w.readiness));
+      if (this.#stopping || !ready.every(Boolean)) {
+        const failed = candidates.filter((_, i) => !ready[i]).map((w) => `slot ${w.slot.index}`);
+        const reason = this.#stopping
+          ? "the supervisor is stopping"
+          : `${failed.join(", ")} of generation ${generation} did not become ready; generation ${this.#generation} keeps serving`;
+        await Promise.all(candidates.map((w) => this.#stopWorker(w, 0)));
+        this.#onEvent({ type: "reload-failed", generation, reason });
+        return { ok: false, generation: this.#generation, reason };
+      }
+      this.#generation = generation;
+      this.#command = command;
+      const old: Worker[] = [];
+      for (const [i, slot] of this.#slots.entries()) {
+        clearTimeout(slot.restartTimer);
+        slot.restartTimer = undefined;
+        if (slot.current && slot.current !== candidates[i]) old.push(slot.current);
+        slot.current = candidates[i];
+        slot.everReady = true;
+      }
+      // Old workers still alive that were not current (a previous reload's stragglers) go too.
+      for (const worker of this.#live) if (worker.generation < generation && !old.includes(worker)) old.push(worker);
+      await Promise.all(old.map((w) => this.#stopWorker(w)));
+      this.#onEvent({ type: "reloaded", generation, ms: Date.now() - started });
+      return { ok: true, generation };
+    });
+  }
+
+  scale(workers: number): Promise<void> {
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`workers must be an integer of at least 1, got ${workers}`);
+    return this.#serialized(async () => {
+      if (this.#stopping) return;
+      const from = this.#slots.length;
+      const added: Worker[] = [];
+      while (this.#slots.length < workers) {
+        const slot = this.#newSlot(this.#slots.length, this.#openSlotSockets(this.#slots.length));
+        this.#slots.push(slot);
+        added.push(this.#start(slot, this.#generation, this.#command));
+      }
+      const removed = this.#slots.splice(workers);
+      const stops: Promise<void>[] = [];
+      for (const slot of removed.reverse()) {
+        clearTimeout(slot.restartTimer);
+        // The worker still holds its own fd of each socket, so closing ours
+        // leaves the socket in the group until the worker closes it too:
+        // it drains what it accepted, and the rest of the queue moves to the
+        // other members where net.ipv4.tcp_migrate_req is on.
+        for (const socket of slot.sockets) socket.close();
+        for (const worker of this.#live) if (worker.slot === slot) stops.push(this.#stopWorker(worker));
+      }
+      await Promise.all([...stops, ...added.map((w) => w.readiness)]);
+      this.#onEvent({ type: "scaled", from, to: workers });
+    });
+  }
+
+  stop(signal: string | null = null): Promise<boolean> {
+    if (this.#stopping) return this.stopped;
+    this.#stopping = true;
+    this.#onEvent({ type: "stopping", signal });
+    this.#settleReady?.reject(new Error("the supervisor stopped before every worker was ready"));
+    void (async () => {
+      for (const slot of this.#slots) clearTimeout(slot.restartTimer);
+      const workers = [...this.#live];
+      const exits = await Promise.all(
+        workers.map(async (w) => {
+          await this.#stopWorker(w);
+          return this.#clean(w, await w.child.exited);
+        }),
+      );
+      for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
+      const clean = exits.every(Boolean);
+      this.#onEvent({ type: "stopped", clean });
+      // Signals stay handled until here: a second SIGINT kills the workers instead of orphaning them.
+      for (const remove of this.#signals.splice(0)) remove();
+      this.#settleStopped(clean);
+    })();
+    return this.stopped;
+  }
+
+  /** Follows the signals `reuseport run` answers to, as gunicorn and nginx do. */
+  handleSignals(): void {
+    const on = (signal: SupervisorSignal, handler: () => void): void => {
+      this.#signals.push(this.#deps.host.onSignal(signal, handler));
+    };
+    const stop = (signal: SupervisorSignal) => () => {
+      // A second SIGINT/SIGTERM does not wait for the grace time.
+      if (this.#stopping) {
+        for (const worker of this.#live) {
+          worker.killed = true;
+          worker.child.kill("SIGKILL");
+        }
+        return;
+      }
+      void this.stop(signal);
+    };
+    on("SIGTERM", stop("SIGTERM"));
+    on("SIGINT", stop("SIGINT"));
+    on("SIGHUP", () => void this.reload());
+    on("SIGTTIN", () => void this.scale(this.#slots.length + 1));
+    on("SIGTTOU", () => {
+      if (this.#slots.length > 1) void this.scale(this.#slots.length - 1);
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Starts a supervisor; see {@link Supervisor}. */
+export function supervise(deps: SupervisorDeps, options: SuperviseOptions, signals = false): Supervisor {
+  const supervisor = new GroupSupervisor(deps, options);
+  if (signals) supervisor.handleSignals();
+  return supervisor;
+}

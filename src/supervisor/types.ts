@@ -1,0 +1,185 @@
+/**
+ * The supervisor's public contract: options, the handle, workers and events. Types only.
+ */
+import type { NetAddr } from "../types.ts";
+
+/** A runtime that can run a worker. */
+export type WorkerRuntime = "node" | "bun" | "deno";
+
+/** One address of a group the supervisor owns: every worker slot gets its own socket on it. */
+export interface GroupAddress {
+  /** "tcp" (default) or "udp". */
+  readonly transport?: "tcp" | "udp";
+  /** An IP literal or "localhost"; default "0.0.0.0". */
+  readonly hostname?: string;
+  /** 1–65535, or 0 for a free port the kernel picks (read it back in `supervisor.addresses`). */
+  readonly port: number;
+}
+
+/** What a generation of workers runs. */
+export interface WorkerCommand {
+  /** The app: a script the runtime runs. */
+  readonly app: string;
+  /** Arguments after the app. */
+  readonly args?: readonly string[];
+  /** The runtime that runs the app (default: the runtime running the supervisor). */
+  readonly runtime?: WorkerRuntime;
+  /**
+   * The runtime's executable (default: this process's own for its runtime,
+   * otherwise the runtime's name looked up on PATH).
+   */
+  readonly executable?: string;
+  /**
+   * Flags for the runtime, before the app (Node's `--import tsx`, Deno's
+   * permissions). A Deno worker always gets `--allow-ffi` and
+   * `--allow-env` for the variables the library reads; these add to them.
+   */
+  readonly runtimeArgs?: readonly string[];
+}
+
+/** Options for {@link supervise}. */
+export interface SuperviseOptions extends WorkerCommand {
+  /** Worker slots (default: the number of CPUs). */
+  readonly workers?: number;
+  /** The addresses of the groups; every slot gets one socket on each. */
+  readonly listen: readonly GroupAddress[];
+  /**
+   * Workers bind their own sockets instead of inheriting the supervisor's
+   * (for servers that cannot serve an fd, such as Bun.serve and Deno.serve).
+   * Closing a worker then closes its socket, and the kernel resets that
+   * socket's queue unless `net.ipv4.tcp_migrate_req` is 1, which the
+   * supervisor turns on where it is allowed to.
+   */
+  readonly selfBind?: boolean;
+  /** Milliseconds a stopping worker gets before SIGKILL (default 30,000). */
+  readonly graceMs?: number;
+  /** Milliseconds a new worker gets to become ready (default 30,000); later counts as a failure. */
+  readonly readyTimeoutMs?: number;
+  /** Extra environment for the workers (default: the supervisor's own environment). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The workers' working directory (default: the supervisor's). */
+  readonly cwd?: string;
+  /** Failures within `crashLoopWindowMs` that mark a slot as crash-looping (default 5). */
+  readonly crashLoopFailures?: number;
+  /** The window for `crashLoopFailures`, in milliseconds (default 60,000). */
+  readonly crashLoopWindowMs?: number;
+  /** Called for every worker and supervisor event (default: nothing). */
+  readonly onEvent?: (event: SupervisorEvent) => void;
+  /**
+   * Called with every whole line a worker writes (default: written to the
+   * supervisor's stdout or stderr prefixed with "[slot] ").
+   */
+  readonly onOutput?: (line: WorkerOutputLine) => void;
+}
+
+/** A whole line a worker wrote. */
+export interface WorkerOutputLine {
+  readonly slot: number;
+  readonly pid: number;
+  readonly generation: number;
+  readonly stream: "stdout" | "stderr";
+  readonly line: string;
+}
+
+/** Where a worker is in its life. */
+export type WorkerState = "starting" | "ready" | "stopping" | "exited";
+
+/** A worker as `supervisor.workers()` reports it. */
+export interface WorkerInfo {
+  /** The slot: which of the group's sockets the worker serves. */
+  readonly slot: number;
+  readonly pid: number;
+  /** Incremented by every reload; restarts after a crash keep it. */
+  readonly generation: number;
+  readonly runtime: WorkerRuntime;
+  readonly state: WorkerState;
+  /** Milliseconds since the worker was started. */
+  readonly uptimeMs: number;
+  /** How many times this slot's worker was restarted after a failure. */
+  readonly restarts: number;
+  /** True while the slot fails too often to be trusted (see `crashLoopFailures`). */
+  readonly crashLooping: boolean;
+}
+
+/** How a worker ended. */
+export interface WorkerExit {
+  /** The exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** The signal that ended it, or null. */
+  readonly signal: string | null;
+}
+
+/** One thing that happened, as `reuseport run` prints it. */
+export type SupervisorEvent =
+  | { readonly type: "started"; readonly slot: number; readonly pid: number; readonly generation: number }
+  | {
+      readonly type: "ready";
+      readonly slot: number;
+      readonly pid: number;
+      readonly generation: number;
+      readonly ms: number;
+    }
+  | {
+      readonly type: "exited";
+      readonly slot: number;
+      readonly pid: number;
+      readonly generation: number;
+      readonly code: number | null;
+      readonly signal: string | null;
+      /** True when the supervisor had asked the worker to stop. */
+      readonly expected: boolean;
+    }
+  | {
+      readonly type: "not-ready";
+      readonly slot: number;
+      readonly pid: number;
+      readonly generation: number;
+      readonly ms: number;
+    }
+  | { readonly type: "restarting"; readonly slot: number; readonly generation: number; readonly delayMs: number }
+  | { readonly type: "crash-loop"; readonly slot: number; readonly failures: number; readonly windowMs: number }
+  | { readonly type: "reload"; readonly generation: number }
+  | { readonly type: "reloaded"; readonly generation: number; readonly ms: number }
+  | { readonly type: "reload-failed"; readonly generation: number; readonly reason: string }
+  | { readonly type: "scaled"; readonly from: number; readonly to: number }
+  | { readonly type: "stopping"; readonly signal: string | null }
+  | { readonly type: "stopped"; readonly clean: boolean }
+  | { readonly type: "notice"; readonly message: string };
+
+/** What `reload()` reports. */
+export interface ReloadResult {
+  /** True when the new generation is serving and the old one was stopped. */
+  readonly ok: boolean;
+  /** The generation serving now. */
+  readonly generation: number;
+  /** Why the new generation was abandoned, when `ok` is false. */
+  readonly reason?: string;
+}
+
+/** A running supervisor. */
+export interface Supervisor extends AsyncDisposable {
+  /** Every group address with its bound port (the kernel's when 0 was asked for). */
+  readonly addresses: readonly NetAddr[];
+  /** Resolves once every slot's first worker is ready (rejects if the supervisor stops first). */
+  readonly ready: Promise<void>;
+  /** Resolves when the supervisor has stopped: true when every worker stopped cleanly. */
+  readonly stopped: Promise<boolean>;
+  /** The current generation. */
+  readonly generation: number;
+  /** One entry per live worker (both generations during a reload). */
+  workers(): WorkerInfo[];
+  /**
+   * Starts a new generation on the same sockets, waits until every new
+   * worker is ready, then stops the old one gracefully. If the new
+   * generation does not become ready, it is killed and the old one keeps
+   * serving. `command` may change the app, its arguments or its runtime.
+   */
+  reload(command?: Partial<WorkerCommand>): Promise<ReloadResult>;
+  /** Adds or removes slots (at least 1). */
+  scale(workers: number): Promise<void>;
+  /**
+   * Stops every worker gracefully (SIGTERM, SIGKILL after the grace time),
+   * closes the group's sockets; resolves with `stopped`.
+   */
+  stop(): Promise<boolean>;
+}
