@@ -20,4 +20,19 @@ export default defineConfig([
     platform: "node",
     external: ["bun:ffi"],
   },
+  // The `reuseport` command, one build per runtime; bin/reuseport.js picks one.
+  {
+    entry: { "cli-node": "src/cli/node.ts" },
+    format: ["esm"],
+    target: "node20",
+    platform: "node",
+    external: ["koffi"],
+  },
+  {
+    entry: { "cli-bun": "src/cli/bun.ts" },
+    format: ["esm"],
+    target: "esnext",
+    platform: "node",
+    external: ["bun:ffi"],
+  },
 ]);

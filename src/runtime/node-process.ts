@@ -1,8 +1,8 @@
-// The supervisor's processes, files and control socket through node:
-// modules, which Node, Bun and Deno all provide; each runtime's adapter
-// adds what differs (its name, signals, timers).
+// The supervisor's processes, signals, files and control socket through
+// node: modules, which Node, Bun and Deno all provide (checked on each:
+// extra fds in the stdio array, SIGHUP/SIGTTIN/SIGTTOU through process.on).
 import { spawn } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,9 @@ function spawnChild(spec: SpawnSpec): ChildHandle {
     env: spec.env,
     cwd: spec.cwd,
     stdio: ["ignore", "pipe", "pipe", ...spec.fds],
+    // A group of its own: a terminal's Ctrl-C or hangup reaches the
+    // supervisor alone, which then stops the workers gracefully.
+    detached: true,
   });
   let exited = false;
   const exit = new Promise<WorkerExit>((resolve) => {
@@ -110,12 +113,16 @@ function askControl(path: string, request: unknown): Promise<unknown> {
   });
 }
 
-/** A ProcessHost over node: modules; `onSignal` and timers come from the runtime's adapter. */
-export function nodeProcessHost(
-  runtime: WorkerRuntime,
-  onSignal: (signal: SupervisorSignal, handler: () => void) => () => void,
-  unrefTimer: (timer: ReturnType<typeof setTimeout>) => void,
-): ProcessHost {
+/** Signals through node:process, which Node, Bun and Deno all deliver. */
+function onSignal(signal: SupervisorSignal, handler: () => void): () => void {
+  process.on(signal, handler);
+  return () => {
+    process.off(signal, handler);
+  };
+}
+
+/** A ProcessHost over node: modules, for the runtime named. */
+export function nodeProcessHost(runtime: WorkerRuntime): ProcessHost {
   return {
     runtime,
     execPath: process.execPath,
@@ -131,6 +138,13 @@ export function nodeProcessHost(
       process.stderr.write(text);
     },
     privateDir: () => privateDir(process.env),
+    listDir: (path) => {
+      try {
+        return readdirSync(path);
+      } catch {
+        return [];
+      }
+    },
     removeFile: (path) => {
       try {
         unlinkSync(path);
@@ -153,14 +167,5 @@ export function nodeProcessHost(
     },
     serveControl,
     askControl,
-    unrefTimer,
-  };
-}
-
-/** Signals through node:process, as Node and Bun deliver them. */
-export function processSignals(signal: SupervisorSignal, handler: () => void): () => void {
-  process.on(signal, handler);
-  return () => {
-    process.off(signal, handler);
   };
 }

@@ -55,6 +55,8 @@ export interface ProcessHost {
    * another user owns or others may enter.
    */
   privateDir(): string;
+  /** The names in a directory (none when it cannot be read). */
+  listDir(path: string): string[];
   /** Removes a file, ignoring one that is gone. */
   removeFile(path: string): void;
   /** Reads a small text file such as a sysctl; undefined when it cannot be read. */
@@ -65,6 +67,4 @@ export interface ProcessHost {
   serveControl(path: string, handle: (request: unknown) => Promise<unknown>): Promise<ControlServer>;
   /** Sends one request to a control socket and returns its answer. */
   askControl(path: string, request: unknown): Promise<unknown>;
-  /** Makes a timer stop holding the process. */
-  unrefTimer(timer: ReturnType<typeof setTimeout>): void;
 }

@@ -9,7 +9,7 @@ export class LineSplitter {
   readonly #maxLength: number;
   #pending = "";
 
-  constructor(onLine: (line: string) => void, maxLength = 64 * 1024) {
+  constructor(onLine: (line: string) => void, maxLength: number = 64 * 1024) {
     this.#onLine = onLine;
     this.#maxLength = maxLength;
   }

@@ -38,6 +38,7 @@ const knownKeys = new Set([
   "cwd",
   "crashLoopFailures",
   "crashLoopWindowMs",
+  "signals",
   "onEvent",
   "onOutput",
 ]);

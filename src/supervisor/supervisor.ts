@@ -491,8 +491,8 @@ class GroupSupervisor implements Supervisor {
 }
 
 /** Starts a supervisor; see {@link Supervisor}. */
-export function supervise(deps: SupervisorDeps, options: SuperviseOptions, signals = false): Supervisor {
+export function supervise(deps: SupervisorDeps, options: SuperviseOptions): Supervisor {
   const supervisor = new GroupSupervisor(deps, options);
-  if (signals) supervisor.handleSignals();
+  if (options.signals === true) supervisor.handleSignals();
   return supervisor;
 }

@@ -63,6 +63,12 @@ export interface SuperviseOptions extends WorkerCommand {
   readonly crashLoopFailures?: number;
   /** The window for `crashLoopFailures`, in milliseconds (default 60,000). */
   readonly crashLoopWindowMs?: number;
+  /**
+   * Answer the signals a supervisor process answers (default false):
+   * SIGTERM/SIGINT stop (a second one kills), SIGHUP reloads, SIGTTIN and
+   * SIGTTOU add and remove a worker. `reuseport run` turns it on.
+   */
+  readonly signals?: boolean;
   /** Called for every worker and supervisor event (default: nothing). */
   readonly onEvent?: (event: SupervisorEvent) => void;
   /**

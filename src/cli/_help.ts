@@ -1,0 +1,79 @@
+/** `reuseport --help`. */
+export const MAIN_HELP = `reuseport: many worker processes on one port, with SO_REUSEPORT.
+
+Usage:
+  reuseport run [options] <app> [app args...]   start a supervisor and its workers
+  reuseport status [name] [--json]              list a running supervisor's workers
+  reuseport reload [name]                       start a new generation, then stop the old one
+  reuseport scale <n> [name]                    change the number of workers
+  reuseport stop [name]                         stop gracefully
+
+A supervisor is found by name (default: its app's file name without extension)
+through a control socket in a directory only its user can enter.
+Run "reuseport run --help" for the options of run.
+`;
+
+/** `reuseport run --help`. */
+export const RUN_HELP = `Usage: reuseport run [options] <app> [app args...]
+
+Starts <app> in --workers processes that share the listed ports. The
+supervisor opens one SO_REUSEPORT socket per worker slot per address and
+keeps every one open for its whole life; worker i gets slot i's sockets at
+fd 3 onward, announced with systemd's LISTEN_FDS, LISTEN_FDNAMES and
+LISTEN_PID. In the app, listen({ port }), listenDatagram({ port }) and
+openSocket({ port }) adopt the inherited socket for that address, so the same
+app runs alone or under reuseport run. A crash, a restart or a reload never
+changes the group: nothing queued in the kernel is reset.
+
+Options:
+  -w, --workers <n>        worker slots (default: the number of CPUs)
+  -p, --port <port>        a TCP port to serve; repeat for more. 0 picks a free one
+  -H, --host <address>     the address of the --port at the same position
+                           (default: the last --host given, or 0.0.0.0)
+  -u, --udp-port <[host:]port>
+                           a UDP port to serve; repeat for more (host default:
+                           the first --host, or 0.0.0.0)
+  -r, --runtime <name>     node, bun or deno (default: the runtime running
+                           this command)
+      --exec <path>        the runtime's executable (default: this one's for
+                           its own runtime, otherwise the name on PATH)
+      --runtime-args "<flags>"
+                           flags for the workers' runtime, before the app
+                           (e.g. "--import tsx"; Deno permissions). A Deno
+                           worker always gets --allow-ffi and --allow-env for
+                           the variables the library reads; a permission the
+                           app lacks fails that worker with Deno's error
+  -g, --grace <seconds>    how long a stopping worker may finish its work
+                           before SIGKILL (default 30)
+      --ready-timeout <seconds>
+                           how long a new worker may take to become ready;
+                           later counts as a failure (default 30)
+      --self-bind          workers bind their own sockets (for Bun.serve and
+                           Deno.serve, which cannot serve an inherited fd).
+                           A worker that stops then closes its socket, and
+                           Linux resets every connection waiting in that
+                           socket's accept queue unless
+                           net.ipv4.tcp_migrate_req is 1: the supervisor turns
+                           it on where it may (as root, for its network
+                           namespace) and says so; where it may not, each
+                           restart, reload or scale-down can reset the
+                           connections queued on the closing worker's socket
+      --name <name>        the name reuseport status/reload/scale/stop use
+                           (default: the app's file name without extension)
+  -h, --help               this text
+
+Readiness: a worker is ready when it sends READY=1 to NOTIFY_SOCKET
+(notifyReady() in the library; systemd's Type=notify protocol), which the
+library does by itself once listen()/listenDatagram() serve every inherited
+socket. Apps that hand the fd to their own server call notifyReady().
+
+Signals: SIGTERM or SIGINT stops gracefully (a second one kills at once);
+SIGHUP reloads; SIGTTIN adds a worker, SIGTTOU removes one.
+
+Crashes: a worker that exits unasked is restarted on its slot after 0.1 s,
+doubling to 30 s while it keeps failing; 5 failures within 60 s are reported
+as a crash loop. The slot's socket keeps its queue meanwhile.
+
+Exit status: 0 when every worker stopped cleanly, 1 otherwise, 2 for a usage
+error.
+`;
