@@ -1,3 +1,4 @@
+import { Activation } from "./activation/inherited.ts";
 import type { FdWatch } from "./ffi/readiness.ts";
 import type { Sys } from "./ffi/sys.ts";
 import type { RuntimeAdapter } from "./runtime/_adapter.ts";
@@ -9,6 +10,7 @@ import type {
   AcceptedSocket,
   DatagramOptions,
   DatagramSocket,
+  InheritedSocket,
   Listener,
   ListenOptions,
   RawSocket,
@@ -20,10 +22,15 @@ export interface Api {
   /**
    * Opens a socket in the address's SO_REUSEPORT group: socket, setsockopt
    * (SO_REUSEPORT, SO_REUSEADDR, IPV6_V6ONLY), bind and, for TCP, listen.
-   * The fd is non-blocking and close-on-exec.
+   * The fd is non-blocking and close-on-exec. When the process inherited a
+   * socket on the same transport, address and port (socket activation, see
+   * {@link inheritedSockets}), that socket is adopted instead, as its owner
+   * set it up; the caller serving it itself then calls {@link notifyReady}.
    *
    * @throws {TypeError | RangeError} for invalid options, before any system call.
    * @throws {SocketError} when a system call fails; no fd is left open.
+   * @throws {InheritedSocketError} when an inherited socket is unusable, has
+   *   the port but another address, or was adopted already.
    */
   openSocket(options: SocketOptions): RawSocket;
   /**
@@ -31,19 +38,26 @@ export interface Api {
    * connections as {@link Conn}s with Web Streams, with the runtime's own
    * acceptor (`engine: "native"`, the default), accept4 through FFI
    * (`engine: "accept4"`), or accept4 with the library's own reads and writes
-   * on an epoll set (`engine: "epoll"`, Linux).
+   * on an epoll set (`engine: "epoll"`, Linux). An inherited socket on the
+   * same address is adopted instead (see {@link inheritedSockets}); once
+   * every inherited socket is served so, READY=1 goes to the manager, and
+   * SIGTERM drains them ({@link Listener.drain}).
    *
    * @throws {TypeError | RangeError} for invalid options, before any system call.
    * @throws {SocketError} when a system call fails; no fd is left open.
+   * @throws {InheritedSocketError} as for {@link openSocket}.
    */
   listen(options: ListenOptions): Listener;
   /**
    * Binds a UDP socket in the address's SO_REUSEPORT group and receives
    * datagrams in batches (recvmmsg) as they arrive, watched on the
    * runtime's event loop (Node) or by an off-thread poll (Bun, Deno).
+   * An inherited socket on the same address is adopted instead, as by
+   * {@link listen} (SIGTERM drains it: {@link DatagramSocket.drain}).
    *
    * @throws {TypeError | RangeError} for invalid options, before any system call.
    * @throws {SocketError} when a system call fails; no fd is left open.
+   * @throws {InheritedSocketError} as for {@link openSocket}.
    */
   listenDatagram(options: DatagramOptions): DatagramSocket;
   /**
@@ -64,6 +78,31 @@ export interface Api {
    */
   watchReadable(fd: number, onReadable: () => void): FdWatch;
   /**
+   * The sockets this process inherited through socket activation (systemd's
+   * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
+   * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this
+   * process's pid. Read once, on the first call that needs them (this one,
+   * or one of openSocket/listen/listenDatagram with a port other than 0),
+   * which also sets FD_CLOEXEC on them. Each is checked: a socket of its
+   * named transport, bound to its named address, listening for TCP. Empty
+   * without activation (and on Deno without env permission).
+   *
+   * @throws {InheritedSocketError} when an inherited fd fails the check: then
+   *   none is adopted, and every call that would consult them throws it.
+   */
+  inheritedSockets(): InheritedSocket[];
+  /**
+   * Tells the service manager the process is ready: sends "READY=1" to the
+   * Unix datagram socket NOTIFY_SOCKET names (sd_notify's protocol). Needed
+   * only by programs that serve an inherited socket themselves (openSocket
+   * and their own server); listen() and listenDatagram() send it by
+   * themselves once every inherited socket is served.
+   *
+   * @returns true when sent, false when NOTIFY_SOCKET is unset.
+   * @throws {SocketError} when the message cannot be sent.
+   */
+  notifyReady(): boolean;
+  /**
    * The libc binding itself, for experiments with raw system calls. Loaded
    * on first use. Methods return the C result or `-errno`.
    */
@@ -77,16 +116,19 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
     loaded ??= load();
     return loaded;
   };
+  const activation = new Activation(sys, adapter.activation);
   return {
-    openSocket: (options) => openSocketWith(sys(), options),
-    listen: (options) => listenWith(sys(), adapter, options),
-    listenDatagram: (options) => listenDatagramWith(sys(), adapter, options),
+    openSocket: (options) => openSocketWith(sys(), options, activation),
+    listen: (options) => listenWith(sys(), adapter, options, activation),
+    listenDatagram: (options) => listenDatagramWith(sys(), adapter, options, activation),
     accept4: (fd, flags) => accept4With(sys(), fd, flags),
     watchReadable: (fd, onReadable) => {
       if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
       if (typeof onReadable !== "function") throw new TypeError("onReadable must be a function");
       return adapter.watchReadable(sys())(fd, onReadable);
     },
+    inheritedSockets: () => activation.list(),
+    notifyReady: () => activation.notifyReady(),
     sys,
   };
 }

@@ -16,6 +16,8 @@ export type { Sys } from "./ffi/sys.ts";
 export {
   type AddressInUseReason,
   DatagramSocketClosedError,
+  InheritedSocketError,
+  type InheritedSocketReason,
   ListenerClosedError,
   type SendFailure,
   SendManyError,
@@ -23,6 +25,19 @@ export {
   type SocketErrorDetails,
   TruncatedDatagramError,
 } from "./socket/errors.ts";
+export type {
+  GroupAddress,
+  ReloadResult,
+  SuperviseOptions,
+  Supervisor,
+  SupervisorEvent,
+  WorkerCommand,
+  WorkerExit,
+  WorkerInfo,
+  WorkerOutputLine,
+  WorkerRuntime,
+  WorkerState,
+} from "./supervisor/types.ts";
 export type {
   AcceptedSocket,
   Conn,
@@ -32,6 +47,7 @@ export type {
   DatagramTarget,
   Engine,
   Family,
+  InheritedSocket,
   Listener,
   ListenOptions,
   NetAddr,

@@ -3,14 +3,17 @@
  * @module
  */
 import { type Api, createApi } from "./_api.ts";
+import { superviseWith } from "./_supervise.ts";
 import { loadSys } from "./ffi/deno.ts";
 import type { FdWatch } from "./ffi/readiness.ts";
 import type { Sys } from "./ffi/sys.ts";
 import { denoAdapter, hostPlatform } from "./runtime/deno.ts";
+import type { SuperviseOptions, Supervisor } from "./supervisor/types.ts";
 import type {
   AcceptedSocket,
   DatagramOptions,
   DatagramSocket,
+  InheritedSocket,
   Listener,
   ListenOptions,
   RawSocket,
@@ -24,10 +27,15 @@ const api: Api = createApi(() => loadSys(hostPlatform()), denoAdapter);
 /**
  * Opens a socket in the address's SO_REUSEPORT group: socket, setsockopt
  * (SO_REUSEPORT, SO_REUSEADDR, IPV6_V6ONLY), bind and, for TCP, listen.
- * The fd is non-blocking and close-on-exec.
+ * The fd is non-blocking and close-on-exec. When the process inherited a
+ * socket on the same transport, address and port (socket activation, see
+ * {@link inheritedSockets}), that socket is adopted instead, as its owner
+ * set it up; the caller serving it itself then calls {@link notifyReady}.
  *
  * @throws {TypeError | RangeError} for invalid options, before any system call.
  * @throws {SocketError} when a system call fails; no fd is left open.
+ * @throws {InheritedSocketError} when an inherited socket is unusable, has
+ *   the port but another address, or was adopted already.
  */
 export const openSocket: (options: SocketOptions) => RawSocket = api.openSocket;
 /**
@@ -36,19 +44,26 @@ export const openSocket: (options: SocketOptions) => RawSocket = api.openSocket;
  * (`engine: "native"`, the default), accept4 through FFI
  * (`engine: "accept4"`, which backs off when the process runs out of fds),
  * or accept4 with the library's own reads and writes on an epoll set
- * (`engine: "epoll"`, Linux: faster than `Deno.listen`).
+ * (`engine: "epoll"`, Linux: faster than `Deno.listen`). An inherited
+ * socket on the same address is adopted instead (see
+ * {@link inheritedSockets}); once every inherited socket is served so,
+ * READY=1 goes to the manager, and SIGTERM drains them
+ * ({@link Listener.drain}).
  *
  * @throws {TypeError | RangeError} for invalid options, before any system call.
  * @throws {SocketError} when a system call fails; no fd is left open.
+ * @throws {InheritedSocketError} as for {@link openSocket}.
  */
 export const listen: (options: ListenOptions) => Listener = api.listen;
 /**
  * Binds a UDP socket in the address's SO_REUSEPORT group and receives
  * datagrams in batches (recvmmsg) as they arrive, watched by an off-thread
- * poll(2).
+ * poll(2). An inherited socket on the same address is adopted instead, as
+ * by {@link listen} (SIGTERM drains it: {@link DatagramSocket.drain}).
  *
  * @throws {TypeError | RangeError} for invalid options, before any system call.
  * @throws {SocketError} when a system call fails; no fd is left open.
+ * @throws {InheritedSocketError} as for {@link openSocket}.
  */
 export const listenDatagram: (options: DatagramOptions) => DatagramSocket = api.listenDatagram;
 /**
@@ -71,7 +86,46 @@ export const accept4: (fd: number, flags?: number) => AcceptedSocket | null = ap
  */
 export const watchReadable: (fd: number, onReadable: () => void) => FdWatch = api.watchReadable;
 /**
+ * The sockets this process inherited through socket activation (systemd's
+ * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
+ * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this
+ * process's pid. Read once, on the first call that needs them (this one,
+ * or one of openSocket/listen/listenDatagram with a port other than 0),
+ * which also sets FD_CLOEXEC on them. Each is checked: a socket of its
+ * named transport, bound to its named address, listening for TCP. Empty
+ * without activation, and without env permission for the variables
+ * (`--allow-env=LISTEN_PID,LISTEN_FDS,LISTEN_FDNAMES,NOTIFY_SOCKET`): a
+ * variable not granted reads as unset, with no prompt.
+ *
+ * @throws {InheritedSocketError} when an inherited fd fails the check: then
+ *   none is adopted, and every call that would consult them throws it.
+ */
+export const inheritedSockets: () => InheritedSocket[] = api.inheritedSockets;
+/**
+ * Tells the service manager the process is ready: sends "READY=1" to the
+ * Unix datagram socket NOTIFY_SOCKET names (sd_notify's protocol). Needed
+ * only by programs that serve an inherited socket themselves (openSocket
+ * and their own server); listen() and listenDatagram() send it by
+ * themselves once every inherited socket is served.
+ *
+ * @returns true when sent, false when NOTIFY_SOCKET is unset (or not readable without env permission).
+ * @throws {SocketError} when the message cannot be sent.
+ */
+export const notifyReady: () => boolean = api.notifyReady;
+/**
  * The libc binding itself, for experiments with raw system calls. Loaded
  * on first use. Methods return the C result or `-errno`.
  */
 export const sys: () => Sys = api.sys;
+/**
+ * Starts a supervisor that owns the group's sockets for its whole life:
+ * one SO_REUSEPORT socket per worker slot per address, each handed to its
+ * slot's worker at fd 3 onward (systemd's LISTEN_FDS protocol), so that
+ * restarts, crashes, reloads and scaling never reset a queued connection.
+ * Workers run `options.app` on Node, Bun or Deno; in them, listen(),
+ * listenDatagram() and openSocket() adopt the inherited sockets.
+ *
+ * @throws {TypeError | RangeError} for invalid options, before anything starts.
+ * @throws {SocketError} when a group socket cannot be opened; none is left open.
+ */
+export const supervise: (options: SuperviseOptions) => Supervisor = superviseWith(api, "deno");

@@ -3,8 +3,10 @@
  * @module
  */
 import { type Api, createApi } from "./_api.ts";
+import { superviseWith } from "./_supervise.ts";
 import { loadSys } from "./ffi/node.ts";
 import { hostPlatform, nodeAdapter } from "./runtime/node.ts";
+import type { SuperviseOptions, Supervisor } from "./supervisor/types.ts";
 
 export * from "./_exports.ts";
 
@@ -20,5 +22,21 @@ export const listenDatagram: Api["listenDatagram"] = api.listenDatagram;
 export const accept4: Api["accept4"] = api.accept4;
 /** {@inheritDoc Api.watchReadable} */
 export const watchReadable: Api["watchReadable"] = api.watchReadable;
+/** {@inheritDoc Api.inheritedSockets} */
+export const inheritedSockets: Api["inheritedSockets"] = api.inheritedSockets;
+/** {@inheritDoc Api.notifyReady} */
+export const notifyReady: Api["notifyReady"] = api.notifyReady;
 /** {@inheritDoc Api.sys} */
 export const sys: Api["sys"] = api.sys;
+/**
+ * Starts a supervisor that owns the group's sockets for its whole life:
+ * one SO_REUSEPORT socket per worker slot per address, each handed to its
+ * slot's worker at fd 3 onward (systemd's LISTEN_FDS protocol), so that
+ * restarts, crashes, reloads and scaling never reset a queued connection.
+ * Workers run `options.app` on Node, Bun or Deno; in them, listen(),
+ * listenDatagram() and openSocket() adopt the inherited sockets.
+ *
+ * @throws {TypeError | RangeError} for invalid options, before anything starts.
+ * @throws {SocketError} when a group socket cannot be opened; none is left open.
+ */
+export const supervise: (options: SuperviseOptions) => Supervisor = superviseWith(api, "node");

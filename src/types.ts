@@ -157,6 +157,17 @@ export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
    * ones accepted but not yet handed out are closed. Idempotent.
    */
   close(): void;
+  /**
+   * Stops taking connections from the kernel but keeps the ones this
+   * process already accepted: `accept()` and iteration hand them out, then
+   * iteration ends (and `accept()` rejects with a {@link ListenerClosedError}).
+   * The listening fd is closed at once; an inherited socket is never shut
+   * down, so connections still in the kernel's queue wait there for the
+   * socket's other holders. Connections already handed out stay open.
+   * A graceful stop: an activated worker does it on SIGTERM. `close()`
+   * afterwards closes what is left. Idempotent.
+   */
+  drain(): void;
   /** Keeps the process alive while listening (the default). */
   ref(): void;
   /** Lets the process exit even while listening. */
@@ -255,8 +266,37 @@ export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable
   sendMany(datagrams: readonly (readonly [Uint8Array, DatagramTarget])[]): Promise<number>;
   /** Closes the fd, ends iteration and rejects waiting receive() calls. Idempotent. */
   close(): void;
+  /**
+   * Stops receiving but keeps what was already received: `receive()` and
+   * iteration hand out the datagrams read so far, then iteration ends (and
+   * `receive()` rejects with a {@link DatagramSocketClosedError}). Datagrams
+   * still in the kernel's queue stay there for the socket's other holders.
+   * The fd stays open for `send()` (to answer what was received) until
+   * `close()`, and no longer keeps the process alive. An activated worker
+   * does it on SIGTERM. Idempotent.
+   */
+  drain(): void;
   /** Keeps the process alive while open (the default). */
   ref(): void;
   /** Lets the process exit even while open. */
   unref(): void;
+}
+
+/**
+ * A socket this process inherited through socket activation (systemd's
+ * protocol: `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`), as
+ * {@link inheritedSockets} lists it. `openSocket()`, `listen()` and
+ * `listenDatagram()` on its address adopt it instead of binding a new one.
+ */
+export interface InheritedSocket {
+  /** The fd, from 3 up. */
+  readonly fd: number;
+  /** Its `LISTEN_FDNAMES` entry ("tcp-127.0.0.1-8080"), or "unknown" when none was given. */
+  readonly name: string;
+  /** "tcp" for a listening stream socket, "udp" for a datagram socket. */
+  readonly transport: Transport;
+  /** The address it is bound to, as getsockname(2) reports it. */
+  readonly localAddr: NetAddr;
+  /** Whether a call of this process has taken it over (it cannot be taken twice). */
+  readonly adopted: boolean;
 }

@@ -1,3 +1,4 @@
+import type { ActivationHost } from "../activation/inherited.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { Conn, NetAddr } from "../types.ts";
@@ -48,4 +49,6 @@ export interface RuntimeAdapter {
   watchReadable(sys: Sys): WatchReadable;
   /** Makes a timer stop holding the process. */
   unrefTimer(timer: ReturnType<typeof setTimeout>): void;
+  /** The environment, pid and SIGTERM, for socket activation. */
+  readonly activation: ActivationHost;
 }

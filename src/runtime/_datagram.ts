@@ -1,3 +1,4 @@
+import type { Inheritance } from "../activation/inherited.ts";
 import type { FdWatch } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { formatIp, type IpAddress, parseHost } from "../socket/_ip.ts";
@@ -13,7 +14,7 @@ import {
   socketError,
   TruncatedDatagramError,
 } from "../socket/errors.ts";
-import { openSocket } from "../socket/open.ts";
+import { isInherited, openSocket } from "../socket/open.ts";
 import { setIntOption } from "../socket/sockopt.ts";
 import type {
   Datagram,
@@ -91,6 +92,8 @@ class BatchedDatagramSocket implements DatagramSocket {
   #watching = true;
   #referenced = true;
   #closed = false;
+  /** drain(): no more receiving; the queue is still handed out and sends still go. */
+  #draining = false;
   /** Sends waiting for room in the socket buffer, in order. */
   #sendQueue: PendingSend[] = [];
   #sendTimer: ReturnType<typeof setTimeout> | undefined;
@@ -116,7 +119,7 @@ class BatchedDatagramSocket implements DatagramSocket {
 
   /** Reads everything waiting (up to the queue's limit), a batch per system call. */
   #drain(): void {
-    while (!this.#closed && this.#queue.length < MAX_QUEUED) {
+    while (!this.#closed && !this.#draining && this.#queue.length < MAX_QUEUED) {
       const messages = this.#receiveBatch();
       if (messages === undefined) break;
       for (const message of messages) this.#queue.push(this.#toItem(message));
@@ -183,7 +186,7 @@ class BatchedDatagramSocket implements DatagramSocket {
 
   /** Reads while there is room in the queue; stops at the limit so the kernel's own queue holds the rest. */
   #updateWatch(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#draining) return;
     const wanted = this.#queue.length < MAX_QUEUED;
     if (wanted === this.#watching) return;
     this.#watching = wanted;
@@ -197,7 +200,7 @@ class BatchedDatagramSocket implements DatagramSocket {
       this.#updateWatch();
       return Promise.resolve(items);
     }
-    if (this.#closed) return Promise.reject(new DatagramSocketClosedError(this.addr));
+    if (this.#closed || this.#draining) return Promise.reject(new DatagramSocketClosedError(this.addr));
     if (signal === undefined)
       return new Promise<Received[]>((resolve, reject) => this.#waiters.push({ resolve, reject, max }));
     if (signal.aborted) return Promise.reject(signal.reason);
@@ -421,10 +424,19 @@ class BatchedDatagramSocket implements DatagramSocket {
     if (!this.#referenced) this.#unrefTimer(this.#sendTimer);
   }
 
+  drain(): void {
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    this.#watch.close();
+    // Waiters exist only while the queue is empty: nothing is left for them.
+    const error = new DatagramSocketClosedError(this.addr);
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#watch.close();
+    if (!this.#draining) this.#watch.close();
     if (this.#sendTimer !== undefined) clearTimeout(this.#sendTimer);
     this.#raw.close();
     const error = new DatagramSocketClosedError(this.addr);
@@ -435,12 +447,12 @@ class BatchedDatagramSocket implements DatagramSocket {
 
   ref(): void {
     this.#referenced = true;
-    if (!this.#closed) this.#watch.ref();
+    if (!this.#closed && !this.#draining) this.#watch.ref();
   }
 
   unref(): void {
     this.#referenced = false;
-    if (!this.#closed) this.#watch.unref();
+    if (!this.#closed && !this.#draining) this.#watch.unref();
     if (this.#sendTimer !== undefined) this.#unrefTimer(this.#sendTimer);
   }
 
@@ -467,8 +479,13 @@ function toNetAddr(address: SocketAddress): NetAddr {
   return { transport: "udp", hostname: formatIp(address), port: address.port };
 }
 
-/** Opens a UDP socket in the group and starts receiving. */
-export function listenDatagram(sys: Sys, adapter: RuntimeAdapter, options: DatagramOptions): DatagramSocket {
+/** Opens a UDP socket in the group (or adopts the inherited one on its address) and starts receiving. */
+export function listenDatagram(
+  sys: Sys,
+  adapter: RuntimeAdapter,
+  options: DatagramOptions,
+  inheritance?: Inheritance,
+): DatagramSocket {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
   const socketOptions: Record<string, unknown> = { ...options };
   for (const key of datagramKeys) delete socketOptions[key];
@@ -479,18 +496,22 @@ export function listenDatagram(sys: Sys, adapter: RuntimeAdapter, options: Datag
   const sendBuffer = positiveInteger(options, "sendBufferSize", 0x7fffffff);
   const maxSize = positiveInteger(options, "maxDatagramSize", MAX_DATAGRAM) ?? MAX_DATAGRAM;
   const batch = positiveInteger(options, "batchSize", 1024) ?? DEFAULT_BATCH;
-  const raw = openSocket(sys, {
-    ...(socketOptions as Omit<DatagramOptions, (typeof datagramKeys)[number]>),
-    transport: "udp",
-  });
+  const raw = openSocket(
+    sys,
+    { ...(socketOptions as Omit<DatagramOptions, (typeof datagramKeys)[number]>), transport: "udp" },
+    inheritance,
+  );
+  let socket: BatchedDatagramSocket;
   try {
     const c = sys.platform.constants;
     const where = { address: raw.localAddr.hostname, port: raw.localAddr.port };
     if (receiveBuffer !== undefined) setIntOption(sys, raw.fd, c.SOL_SOCKET, c.SO_RCVBUF, receiveBuffer, where);
     if (sendBuffer !== undefined) setIntOption(sys, raw.fd, c.SOL_SOCKET, c.SO_SNDBUF, sendBuffer, where);
-    return new BatchedDatagramSocket(sys, adapter, raw, maxSize, batch);
+    socket = new BatchedDatagramSocket(sys, adapter, raw, maxSize, batch);
   } catch (error) {
     raw.close();
     throw error;
   }
+  if (isInherited(raw)) inheritance?.serving(socket.fd, socket);
+  return socket;
 }

@@ -1,8 +1,9 @@
+import type { Inheritance } from "../activation/inherited.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { epollSet } from "../socket/_epoll.ts";
 import { acceptLoop } from "../socket/accept.ts";
 import { ListenerClosedError } from "../socket/errors.ts";
-import { localAddress, openSocket } from "../socket/open.ts";
+import { isInherited, localAddress, openSocket } from "../socket/open.ts";
 import type { Conn, Engine, Listener, ListenOptions, NetAddr, RawSocket } from "../types.ts";
 import type { Acceptor, AcceptorSink, KnownAddresses, RuntimeAdapter } from "./_adapter.ts";
 import { connFromDriver } from "./_conn.ts";
@@ -38,6 +39,9 @@ class QueueListener implements Listener {
   #queue: (Conn | Promise<Conn>)[] = [];
   #waiters: Waiter[] = [];
   #closed = false;
+  /** drain(): the acceptor is closed, the queue is still handed out. */
+  #draining = false;
+  #acceptorClosed = false;
   #failure: Error | undefined;
 
   constructor(raw: RawSocket, engine: Engine, start: (sink: AcceptorSink) => Acceptor) {
@@ -66,13 +70,15 @@ class QueueListener implements Listener {
     // A rejected adoption is reported by accept(); until then it must not count as unhandled.
     if (conn instanceof Promise) conn.catch(() => {});
     this.#queue.push(conn);
-    if (this.#queue.length >= MAX_QUEUED) this.#acceptor.pause();
+    if (this.#queue.length >= MAX_QUEUED && !this.#draining) this.#acceptor.pause();
   }
 
   accept(): Promise<Conn> {
     const next = this.#queue.shift();
     if (next) {
-      if (this.#queue.length < MAX_QUEUED) this.#acceptor.resume();
+      if (this.#draining) {
+        if (this.#queue.length === 0) this.#closed = true;
+      } else if (this.#queue.length < MAX_QUEUED) this.#acceptor.resume();
       return Promise.resolve(next);
     }
     if (this.#failure) return Promise.reject(this.#failure);
@@ -88,20 +94,36 @@ class QueueListener implements Listener {
     );
   }
 
+  #closeAcceptor(): void {
+    if (this.#acceptorClosed) return;
+    this.#acceptorClosed = true;
+    this.#acceptor.close();
+  }
+
+  drain(): void {
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    this.#closeAcceptor();
+    // Waiters exist only while the queue is empty: nothing is left for them.
+    if (this.#queue.length > 0) return;
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new ListenerClosedError(this.addr));
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#acceptor.close();
+    this.#closeAcceptor();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new ListenerClosedError(this.addr));
     for (const conn of this.#queue.splice(0)) closeWhenAdopted(conn);
   }
 
   ref(): void {
-    this.#acceptor.ref();
+    if (!this.#acceptorClosed) this.#acceptor.ref();
   }
 
   unref(): void {
-    this.#acceptor.unref();
+    if (!this.#acceptorClosed) this.#acceptor.unref();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -140,6 +162,7 @@ function accept4Acceptor(
   raw: RawSocket,
   sink: AcceptorSink,
   adopt: Adopt,
+  inherited: boolean,
 ): Acceptor {
   const localAddr = connectionLocalAddr(raw);
   const loop = acceptLoop(
@@ -166,18 +189,24 @@ function accept4Acceptor(
     ref: loop.ref,
     unref: loop.unref,
     close: () => {
+      // The watch stops first, so no poll of this process still waits on the fd.
       loop.close();
       // A poll on another thread may hold the socket open a moment after
       // close(); shutting it down first stops listening at once, so new
-      // connections are refused rather than queued and then reset.
-      sys.shutdown(raw.fd, sys.platform.constants.SHUT_RD);
+      // connections are refused rather than queued and then reset. Never on
+      // an inherited socket: its other holders (the group's owner) still
+      // listen on it, and shutdown would reset its whole queue.
+      if (!inherited) sys.shutdown(raw.fd, sys.platform.constants.SHUT_RD);
       raw.close();
     },
   };
 }
 
-/** Opens a socket in the group and starts accepting with the chosen engine. */
-export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions): Listener {
+/**
+ * Opens a socket in the group (or adopts the inherited one on its address)
+ * and starts accepting with the chosen engine.
+ */
+export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions, inheritance?: Inheritance): Listener {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
   const { engine = "native", ...socketOptions } = options;
   if (engine !== "native" && engine !== "accept4" && engine !== "epoll") {
@@ -186,12 +215,14 @@ export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions
   if (socketOptions.transport !== undefined && socketOptions.transport !== "tcp") {
     throw new TypeError('listen() is for TCP; use listenDatagram() for "udp"');
   }
-  const raw = openSocket(sys, socketOptions);
+  const raw = openSocket(sys, socketOptions, inheritance);
+  const inherited = isInherited(raw);
+  let listener: QueueListener;
   try {
-    return new QueueListener(raw, engine, (sink) => {
+    listener = new QueueListener(raw, engine, (sink) => {
       if (engine === "accept4")
-        return accept4Acceptor(sys, adapter, raw, sink, (fd, known) => adapter.adopt(fd, known));
-      if (engine === "epoll") return accept4Acceptor(sys, adapter, raw, sink, epollAdopt(sys, adapter));
+        return accept4Acceptor(sys, adapter, raw, sink, (fd, known) => adapter.adopt(fd, known), inherited);
+      if (engine === "epoll") return accept4Acceptor(sys, adapter, raw, sink, epollAdopt(sys, adapter), inherited);
       const localAddr = connectionLocalAddr(raw);
       const fd = raw.release();
       try {
@@ -205,4 +236,6 @@ export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions
     raw.close();
     throw error;
   }
+  if (inherited) inheritance?.serving(listener.fd, listener);
+  return listener;
 }

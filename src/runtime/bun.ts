@@ -3,6 +3,8 @@ import type { Conn, NetAddr } from "../types.ts";
 import type { Acceptor, AcceptorSink, KnownAddresses, RuntimeAdapter } from "./_adapter.ts";
 import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
 
+import { processActivation } from "./_process.ts";
+
 export { hostPlatform } from "./_process.ts";
 
 type BunSocket = Bun.Socket<BunDriver | undefined>;
@@ -178,4 +180,5 @@ export const bunAdapter: RuntimeAdapter = {
   adopt: adoptBunFd,
   watchReadable: (sys) => threadPoller(sys, { unrefTimer }),
   unrefTimer,
+  activation: processActivation,
 };

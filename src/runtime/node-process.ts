@@ -24,6 +24,9 @@ function spawnChild(spec: SpawnSpec): ChildHandle {
     // "close" comes after "exit" once stdout and stderr are read to the end.
     child.once("close", (code, signal) => {
       exited = true;
+      // Deno may report "close" with the pipes' fds still open; nothing more is read from them.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       resolve({ code, signal });
     });
     child.once("error", () => {

@@ -1,5 +1,6 @@
 import { watchReadable } from "../ffi/node.ts";
 import type { RuntimeAdapter } from "./_adapter.ts";
+import { processActivation } from "./_process.ts";
 import { adoptNetFd, serveNetFd } from "./node-net.ts";
 
 export { hostPlatform } from "./_process.ts";
@@ -12,4 +13,5 @@ export const nodeAdapter: RuntimeAdapter = {
   unrefTimer: (timer) => {
     timer.unref();
   },
+  activation: processActivation,
 };

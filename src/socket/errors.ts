@@ -180,3 +180,51 @@ export class ListenerClosedError extends Error {
     super(`the listener on ${endpoint(addr)} is closed`);
   }
 }
+
+/**
+ * What was wrong with an inherited socket:
+ * - "invalid-environment": `LISTEN_FDS` or `LISTEN_FDNAMES` cannot be read (`fd` is -1).
+ * - "not-a-socket": the fd is not open, or not a socket (a pipe, a file).
+ * - "wrong-type": a stream socket where its name says "udp", or a datagram socket named "tcp".
+ * - "not-inet": not an IPv4 or IPv6 socket (a Unix-domain socket, say).
+ * - "wrong-address": bound to another address or port than its name says, or not bound at all.
+ * - "not-listening": a TCP socket that does not listen.
+ * - "address-mismatch": the program asked for the transport and port of an
+ *   inherited socket but another address, which would have made a second group.
+ * - "already-adopted": the socket was taken over already by an earlier call.
+ */
+export type InheritedSocketReason =
+  | "invalid-environment"
+  | "not-a-socket"
+  | "wrong-type"
+  | "not-inet"
+  | "wrong-address"
+  | "not-listening"
+  | "address-mismatch"
+  | "already-adopted";
+
+/**
+ * An inherited fd (socket activation) that the library refuses to adopt,
+ * or a call that conflicts with one. Never a silent fallback: the socket
+ * the process was given is not replaced by one of its own.
+ */
+export class InheritedSocketError extends Error {
+  /** Always "InheritedSocketError". */
+  override readonly name: string = "InheritedSocketError";
+  /** Always "ERR_INHERITED_SOCKET". */
+  readonly code: string = "ERR_INHERITED_SOCKET";
+  /** The inherited fd (from 3 up), or -1 when the error is about the environment variables. */
+  readonly fd: number;
+  /** The fd's `LISTEN_FDNAMES` entry ("unknown" when none was given; "" for the environment). */
+  readonly fdName: string;
+  /** What was wrong, as a keyword. */
+  readonly reason: InheritedSocketReason;
+
+  /** The message names the fd, its name and `detail`, the specific fault. */
+  constructor(fd: number, fdName: string, reason: InheritedSocketReason, detail: string) {
+    super(fd < 0 ? `socket activation: ${detail}` : `inherited fd ${fd} ("${fdName}"): ${detail}`);
+    this.fd = fd;
+    this.fdName = fdName;
+    this.reason = reason;
+  }
+}

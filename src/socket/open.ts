@@ -1,5 +1,6 @@
+import type { ClaimedSocket, Inheritance } from "../activation/inherited.ts";
 import type { Sys } from "../ffi/sys.ts";
-import type { NetAddr, RawSocket, SocketOptions } from "../types.ts";
+import type { Family, NetAddr, RawSocket, SocketOptions, Transport } from "../types.ts";
 import { explainAddressInUse } from "./_diagnose.ts";
 import { formatIp } from "./_ip.ts";
 import { type ResolvedSocketOptions, resolveSocketOptions } from "./_options.ts";
@@ -8,6 +9,14 @@ import { decodeSockaddr, encodeSockaddr } from "./_sockaddr.ts";
 import { check, errnoName, type SocketErrorDetails, socketError } from "./errors.ts";
 import { setIntOption, socklen } from "./sockopt.ts";
 
+/** RawSockets made from inherited fds: closing them must never shut the shared socket down. */
+const inherited = new WeakSet<RawSocket>();
+
+/** Whether `raw` wraps a socket this process inherited (socket activation). */
+export function isInherited(raw: RawSocket): boolean {
+  return inherited.has(raw);
+}
+
 class OwnedSocket implements RawSocket {
   #fd: number;
   readonly #sys: Sys;
@@ -15,11 +24,11 @@ class OwnedSocket implements RawSocket {
   readonly family: RawSocket["family"];
   readonly localAddr: NetAddr;
 
-  constructor(sys: Sys, fd: number, options: ResolvedSocketOptions, localAddr: NetAddr) {
+  constructor(sys: Sys, fd: number, transport: Transport, family: Family, localAddr: NetAddr) {
     this.#sys = sys;
     this.#fd = fd;
-    this.transport = options.transport;
-    this.family = options.ip.family === 4 ? "IPv4" : "IPv6";
+    this.transport = transport;
+    this.family = family;
     this.localAddr = localAddr;
   }
 
@@ -99,21 +108,37 @@ function explainBindError(sys: Sys, errno: number, options: ResolvedSocketOption
   return where;
 }
 
+/** Wraps an inherited socket: made non-blocking (systemd's may not be), otherwise left as its owner set it up. */
+function adoptInherited(sys: Sys, claimed: ClaimedSocket): RawSocket {
+  const c = sys.platform.constants;
+  const where: SocketErrorDetails = { address: claimed.localAddr.hostname, port: claimed.localAddr.port };
+  const flags = check(sys, sys.fcntl(claimed.fd, c.F_GETFL, 0), "fcntl", where);
+  if ((flags & c.O_NONBLOCK) === 0) check(sys, sys.fcntl(claimed.fd, c.F_SETFL, flags | c.O_NONBLOCK), "fcntl", where);
+  const raw = new OwnedSocket(sys, claimed.fd, claimed.transport, claimed.family, claimed.localAddr);
+  inherited.add(raw);
+  return raw;
+}
+
 /**
  * Opens a socket, joins its SO_REUSEPORT group and binds it; TCP sockets
  * also listen. The fd is non-blocking and close-on-exec. Options are
  * checked before any system call, and every failure after the socket
- * exists closes it before throwing.
+ * exists closes it before throwing. With `inheritance`, an inherited
+ * socket on the same address is adopted instead (the other options are
+ * its owner's), and a conflicting one throws an InheritedSocketError.
  */
-export function openSocket(sys: Sys, options: SocketOptions): RawSocket {
+export function openSocket(sys: Sys, options: SocketOptions, inheritance?: Inheritance): RawSocket {
   const resolved = resolveSocketOptions(options);
+  const claimed = inheritance?.claim(resolved);
+  if (claimed !== undefined) return adoptInherited(sys, claimed);
   const c = sys.platform.constants;
   const domain = resolved.ip.family === 4 ? c.AF_INET : c.AF_INET6;
   const type = (resolved.transport === "tcp" ? c.SOCK_STREAM : c.SOCK_DGRAM) | c.SOCK_NONBLOCK | c.SOCK_CLOEXEC;
   const fd = check(sys, sys.socket(domain, type, 0), "socket", { address: resolved.hostname, port: resolved.port });
   try {
     configureAndBind(sys, fd, resolved);
-    return new OwnedSocket(sys, fd, resolved, boundAddress(sys, fd, resolved));
+    const family = resolved.ip.family === 4 ? "IPv4" : "IPv6";
+    return new OwnedSocket(sys, fd, resolved.transport, family, boundAddress(sys, fd, resolved));
   } catch (error) {
     sys.close(fd);
     throw error;

@@ -235,6 +235,7 @@ class GroupSupervisor implements Supervisor {
       onStdout: (chunk) => lines.stdout?.push(chunk),
       onStderr: (chunk) => lines.stderr?.push(chunk),
     });
+    this.#keepNonBlocking(slot.sockets);
     worker = new Worker(slot, generation, command, child);
     const started = worker;
     const emit = (stream: "stdout" | "stderr") => (line: string) =>
@@ -264,6 +265,21 @@ class GroupSupervisor implements Supervisor {
       this.#exited(started, exit);
     });
     return worker;
+  }
+
+  /**
+   * Deno's child_process clears O_NONBLOCK on the fds it passes, which
+   * changes them for every process sharing the socket: a worker's accept4
+   * would then block its event loop once the queue is empty. Set it again
+   * at once (the spawn itself is the only window).
+   */
+  #keepNonBlocking(sockets: readonly RawSocket[]): void {
+    const sys = this.#deps.sys();
+    const c = sys.platform.constants;
+    for (const socket of sockets) {
+      const flags = sys.fcntl(socket.fd, c.F_GETFL, 0);
+      if (flags >= 0 && (flags & c.O_NONBLOCK) === 0) sys.fcntl(socket.fd, c.F_SETFL, flags | c.O_NONBLOCK);
+    }
   }
 
   #markReady(worker: Worker): void {

@@ -80,10 +80,15 @@ export interface SuperviseOptions extends WorkerCommand {
 
 /** A whole line a worker wrote. */
 export interface WorkerOutputLine {
+  /** The slot of the worker that wrote it. */
   readonly slot: number;
+  /** The worker's pid. */
   readonly pid: number;
+  /** The worker's generation. */
   readonly generation: number;
+  /** Which of its outputs. */
   readonly stream: "stdout" | "stderr";
+  /** The line, without its line break. */
   readonly line: string;
 }
 
@@ -94,10 +99,13 @@ export type WorkerState = "starting" | "ready" | "stopping" | "exited";
 export interface WorkerInfo {
   /** The slot: which of the group's sockets the worker serves. */
   readonly slot: number;
+  /** The worker's pid. */
   readonly pid: number;
   /** Incremented by every reload; restarts after a crash keep it. */
   readonly generation: number;
+  /** The runtime running it. */
   readonly runtime: WorkerRuntime;
+  /** Starting (not ready yet), ready, stopping (asked to stop) or exited. */
   readonly state: WorkerState;
   /** Milliseconds since the worker was started. */
   readonly uptimeMs: number;

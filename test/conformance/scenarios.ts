@@ -1,7 +1,9 @@
 import type { Scenario } from "./_scenario.ts";
+import { activationScenarios } from "./activation-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
+import { supervisorScenarios } from "./supervisor-scenarios.ts";
 
 /** Every conformance scenario, in the order the runner runs them. */
 export const scenarios: readonly Scenario[] = [
@@ -10,4 +12,6 @@ export const scenarios: readonly Scenario[] = [
   ...listenerScenarios("accept4"),
   ...listenerScenarios("epoll"),
   ...datagramScenarios,
+  ...activationScenarios,
+  ...supervisorScenarios,
 ];
