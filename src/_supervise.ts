@@ -1,5 +1,6 @@
 import type { Api } from "./_api.ts";
 import { nodeProcessHost } from "./runtime/node-process.ts";
+import { openSocket as openOwnSocket } from "./socket/open.ts";
 import { supervise } from "./supervisor/supervisor.ts";
 import type { SuperviseOptions, Supervisor, WorkerRuntime } from "./supervisor/types.ts";
 
@@ -10,6 +11,9 @@ export function superviseWith(api: Api, runtime: WorkerRuntime): (options: Super
       {
         sys: api.sys,
         openSocket: api.openSocket,
+        openOwnSocket: (options) => openOwnSocket(api.sys(), options),
+        inheritedSockets: api.inheritedSockets,
+        notifyReady: api.notifyReady,
         watchReadable: () => api.watchReadable,
         host: nodeProcessHost(runtime),
       },

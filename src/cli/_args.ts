@@ -118,7 +118,7 @@ export function parseRun(argv: readonly string[]): RunRequest {
   for (const text of values["udp-port"] ?? []) {
     listen.push({ transport: "udp", ...hostAndPort(text, hosts[0] ?? "0.0.0.0") });
   }
-  if (listen.length === 0) throw new UsageError("no --port or --udp-port given: the workers need an address to serve");
+
   const runtime = values.runtime;
   if (runtime !== undefined && !["node", "bun", "deno"].includes(runtime)) {
     throw new UsageError(`--runtime takes node, bun or deno, got "${runtime}"`);
@@ -129,7 +129,8 @@ export function parseRun(argv: readonly string[]): RunRequest {
     options: {
       app: script,
       args,
-      listen,
+      // None given: the sockets a service manager handed over (LISTEN_FDS).
+      listen: listen.length > 0 ? listen : undefined,
       workers: integer(values.workers, "--workers", 1),
       runtime: runtime as WorkerRuntime | undefined,
       executable: values.exec,

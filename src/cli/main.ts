@@ -58,7 +58,7 @@ function formatUptime(ms: number): string {
 }
 
 /** The `reuseport status` table. */
-export function formatStatus(name: string, generation: number, workers: readonly WorkerInfo[]): string {
+export function formatStatus(name: string, generation: number, slots: number, workers: readonly WorkerInfo[]): string {
   const rows = [
     ["slot", "pid", "gen", "runtime", "state", "uptime", "restarts"],
     ...workers.map((w) => [
@@ -78,7 +78,9 @@ export function formatStatus(name: string, generation: number, workers: readonly
       .join("  ")
       .trimEnd(),
   );
-  return `${name}: generation ${generation}, ${workers.length} workers\n${lines.join("\n")}\n`;
+  const idle = Array.from({ length: slots }, (_, i) => i).filter((slot) => !workers.some((w) => w.slot === slot));
+  const waiting = idle.map((slot) => `slot ${slot}: no worker (waiting to restart)\n`).join("");
+  return `${name}: generation ${generation}, ${workers.length} workers\n${lines.join("\n")}\n${waiting}`;
 }
 
 async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
@@ -96,7 +98,14 @@ async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
     );
   }
   const say = (text: string): void => host.writeStdout(`reuseport: ${text}\n`);
-  const supervisor = deps.supervise({ ...request.options, signals: true, onEvent: (event) => say(describe(event)) });
+  let supervisor: Supervisor;
+  try {
+    supervisor = deps.supervise({ ...request.options, signals: true, onEvent: (event) => say(describe(event)) });
+  } catch (error) {
+    // The options came from the command line: a bad one is a usage error.
+    if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
   say(
     `${request.name}: serving ${supervisor.addresses.map((a) => `${a.transport} ${a.hostname}:${a.port}`).join(", ")} with ${supervisor.workers().length} workers (supervisor pid ${host.pid})`,
   );
@@ -104,7 +113,12 @@ async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
     const asked = raw as ControlRequest;
     switch (asked.command) {
       case "status":
-        return { name: request.name, generation: supervisor.generation, workers: supervisor.workers() };
+        return {
+          name: request.name,
+          generation: supervisor.generation,
+          slots: supervisor.slots,
+          workers: supervisor.workers(),
+        };
       case "reload":
         return await supervisor.reload();
       case "scale":
@@ -163,8 +177,8 @@ async function control(verb: string, argv: readonly string[], deps: CliDeps): Pr
   if (json || failed) {
     host.writeStdout(`${JSON.stringify(answer)}\n`);
   } else if (verb === "status") {
-    const status = answer as { name: string; generation: number; workers: WorkerInfo[] };
-    host.writeStdout(formatStatus(status.name, status.generation, status.workers));
+    const status = answer as { name: string; generation: number; slots: number; workers: WorkerInfo[] };
+    host.writeStdout(formatStatus(status.name, status.generation, status.slots, status.workers));
   } else if (verb === "reload") {
     const result = answer as { ok: boolean; generation: number; reason?: string };
     host.writeStdout(result.ok ? `reloaded: generation ${result.generation}\n` : `reload failed: ${result.reason}\n`);

@@ -47,6 +47,8 @@ export interface Layouts {
    * `size` is the whole struct; `path` the room for the path and its NUL.
    */
   readonly sockaddrUn: { readonly size: number; readonly len?: Field; readonly family: Field; readonly path: Field };
+  /** `struct timeval`: seconds, then microseconds (a narrower tv_usec is followed by padding). */
+  readonly timeval: { readonly size: number; readonly sec: Field; readonly usec: Field };
   /** Size of `struct sockaddr_storage`: room for any address a call may return. */
   readonly sockaddrStorage: number;
   /** Size of `socklen_t`, the length argument of bind, accept4 and getsockopt. */
@@ -104,6 +106,11 @@ export interface Constants {
   readonly SO_ERROR: number;
   /** `SO_ACCEPTCONN`: getsockopt only, 1 when the socket is listening. */
   readonly SO_ACCEPTCONN: number;
+  /**
+   * `SO_RCVTIMEO`: a struct timeval (layouts.timeval) bounding blocking
+   * receives, and accept(2) on a listening socket whose fd is blocking.
+   */
+  readonly SO_RCVTIMEO: number;
   /** `SO_RCVBUF`: the kernel's receive buffer size in bytes. */
   readonly SO_RCVBUF: number;
   /** `SO_SNDBUF`: the kernel's send buffer size in bytes. */

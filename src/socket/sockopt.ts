@@ -22,3 +22,21 @@ export function socklen(sys: Sys, value: number): Uint8Array {
   view.setUint32(0, value, sys.platform.littleEndian);
   return bytes;
 }
+
+/** setsockopt with a struct timeval of `ms` milliseconds (SO_RCVTIMEO, SO_SNDTIMEO). */
+export function setTimeoutOption(
+  sys: Sys,
+  fd: number,
+  level: number,
+  name: number,
+  ms: number,
+  details?: SocketErrorDetails,
+): void {
+  const layout = sys.platform.layouts.timeval;
+  const bytes = new Uint8Array(layout.size);
+  const view = new DataView(bytes.buffer);
+  const le = sys.platform.littleEndian;
+  view.setBigInt64(layout.sec.offset, BigInt(Math.floor(ms / 1000)), le);
+  view.setBigInt64(layout.usec.offset, BigInt((ms % 1000) * 1000), le);
+  check(sys, sys.setsockopt(fd, level, name, bytes, layout.size), "setsockopt", details);
+}

@@ -115,10 +115,13 @@ export function resolveSuperviseOptions(
   for (const key of Object.keys(options)) if (!knownKeys.has(key)) throw new TypeError(`unknown option "${key}"`);
   const selfBind = options.selfBind ?? false;
   if (typeof selfBind !== "boolean") throw new TypeError("selfBind must be a boolean");
-  if (!Array.isArray(options.listen) || options.listen.length === 0) {
-    throw new TypeError("listen must list at least one address ({ port, hostname?, transport? })");
+  if (options.listen !== undefined && !Array.isArray(options.listen)) {
+    throw new TypeError("listen must be an array of addresses ({ port, hostname?, transport? })");
   }
-  const listen = options.listen.map((address, i) => resolveAddress(address, i, selfBind));
+  // None: the sockets this process inherited (checked when the supervisor starts).
+  const listen = (options.listen ?? []).map((address, i) => resolveAddress(address, i, selfBind));
+  if (selfBind && listen.length === 0)
+    throw new TypeError("with selfBind, listen must name the addresses the workers bind");
   if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
     throw new TypeError("env must be an object of strings");
   }

@@ -1,7 +1,8 @@
 import { formatFdName } from "../activation/names.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
-import type { NetAddr, RawSocket, SocketOptions } from "../types.ts";
+import { setTimeoutOption } from "../socket/sockopt.ts";
+import type { InheritedSocket, NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
 import { LineSplitter } from "./_lines.ts";
@@ -14,6 +15,7 @@ import {
 } from "./_options.ts";
 import { RestartTracker } from "./_restarts.ts";
 import type {
+  GroupAddress,
   ReloadResult,
   SuperviseOptions,
   Supervisor,
@@ -28,12 +30,34 @@ import type {
 /** What the supervisor takes from the library and the runtime. */
 export interface SupervisorDeps {
   readonly sys: () => Sys;
+  /** Opens a socket, adopting one this process inherited for the address (systemd socket activation). */
   readonly openSocket: (options: SocketOptions) => RawSocket;
+  /** Opens a socket of its own, inherited or not: the other slots' members of an inherited socket's group. */
+  readonly openOwnSocket: (options: SocketOptions) => RawSocket;
+  /** The sockets this process inherited (empty unless started by socket activation). */
+  readonly inheritedSockets: () => readonly InheritedSocket[];
+  /** Tells this process's own service manager that it is ready (false when none listens). */
+  readonly notifyReady: () => boolean;
   readonly watchReadable: () => WatchReadable;
   readonly host: ProcessHost;
 }
 
 const MIGRATE_SYSCTL = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+/** A shared socket as the other slots hold it: the same fd, which only slot 0 closes. */
+function alias(socket: RawSocket): RawSocket {
+  return {
+    get fd() {
+      return socket.fd;
+    },
+    transport: socket.transport,
+    family: socket.family,
+    localAddr: socket.localAddr,
+    close: () => {},
+    release: () => socket.fd,
+    [Symbol.dispose]: () => {},
+  };
+}
 
 class Worker {
   readonly slot: Slot;
@@ -97,6 +121,9 @@ class GroupSupervisor implements Supervisor {
   readonly #slots: Slot[] = [];
   /** Every live worker, of any generation. */
   readonly #live = new Set<Worker>();
+  readonly #listen: readonly Required<GroupAddress>[];
+  /** Inherited sockets every slot serves (the other slots through an alias), because no socket of ours could join their group. */
+  readonly #shared = new Set<RawSocket>();
   #command: ResolvedCommand;
   #generation = 1;
   #serial = 0;
@@ -120,6 +147,7 @@ class GroupSupervisor implements Supervisor {
         else deps.host.writeStderr(text);
       });
     this.#dir = deps.host.privateDir();
+    this.#listen = this.#options.listen.length > 0 ? this.#options.listen : this.#fromActivation();
     this.ready = new Promise((resolve, reject) => {
       this.#settleReady = { resolve, reject };
     });
@@ -128,9 +156,9 @@ class GroupSupervisor implements Supervisor {
     this.stopped = new Promise((resolve) => {
       this.#settleStopped = resolve;
     });
-    const first = this.#openSlotSockets(0, this.#options.listen);
+    const first = this.#openSlotSockets(0, this.#listen);
     this.addresses = this.#options.selfBind
-      ? this.#options.listen.map((a) => ({ transport: a.transport, hostname: a.hostname, port: a.port }))
+      ? this.#listen.map((a) => ({ transport: a.transport, hostname: a.hostname, port: a.port }))
       : first.map((s) => s.localAddr);
     this.#slots.push(this.#newSlot(0, first));
     try {
@@ -139,6 +167,7 @@ class GroupSupervisor implements Supervisor {
       for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
       throw error;
     }
+
     if (this.#options.selfBind) this.#enableMigration();
     for (const slot of this.#slots) this.#start(slot, this.#generation, this.#command);
   }
@@ -147,26 +176,81 @@ class GroupSupervisor implements Supervisor {
     return this.#generation;
   }
 
-  /** Opens slot `index`'s sockets: on the asked addresses for slot 0, then on slot 0's (with the kernel's ports). */
-  #openSlotSockets(
-    index: number,
-    addresses?: readonly { transport: "tcp" | "udp"; hostname: string; port: number }[],
-  ): RawSocket[] {
+  get slots(): number {
+    return this.#slots.length;
+  }
+
+  /**
+   * Opens slot `index`'s sockets: on the asked addresses for slot 0 (where
+   * an inherited socket is adopted), then on slot 0's, with the kernel's
+   * ports, as sockets of our own that join each group.
+   */
+  #openSlotSockets(index: number, addresses?: readonly Required<GroupAddress>[]): RawSocket[] {
     if (this.#options.selfBind) return [];
-    const targets = addresses ?? this.addresses;
     const sockets: RawSocket[] = [];
     try {
-      for (const address of targets) {
-        sockets.push(
-          this.#deps.openSocket({ transport: address.transport, hostname: address.hostname, port: address.port }),
-        );
+      if (addresses !== undefined) {
+        for (const a of addresses)
+          sockets.push(this.#deps.openSocket({ transport: a.transport, hostname: a.hostname, port: a.port }));
+      } else {
+        for (const first of this.#slots[0]?.sockets ?? []) sockets.push(this.#joinGroupOf(first));
       }
+      this.#guard(sockets);
     } catch (error) {
       for (const socket of sockets) socket.close();
       if (index > 0 && error instanceof Error) error.message = `slot ${index}: ${error.message}`;
       throw error;
     }
     return sockets;
+  }
+
+  /**
+   * A member of `first`'s group for another slot. An inherited socket made
+   * without SO_REUSEPORT (a .socket unit without ReusePort=yes) or by
+   * another user has a group no socket of ours can join: then every slot
+   * serves the inherited socket itself, as one shared queue.
+   */
+  #joinGroupOf(first: RawSocket): RawSocket {
+    if (this.#shared.has(first)) return alias(first);
+    const address = first.localAddr;
+    try {
+      return this.#deps.openOwnSocket({ transport: address.transport, hostname: address.hostname, port: address.port });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const inherited = this.#deps.inheritedSockets().some((s) => s.fd === first.fd);
+      if (!inherited || code !== "EADDRINUSE") throw error;
+      this.#shared.add(first);
+      const reason = (error as { reason?: string }).reason;
+      this.#notice(
+        `the inherited socket ${address.transport} ${address.hostname}:${address.port} (fd ${first.fd}) has a group this process cannot join (${reason ?? "EADDRINUSE"}): every worker shares it, so the kernel does not balance between them; give the .socket unit ReusePort=yes`,
+      );
+      return alias(first);
+    }
+  }
+
+  /** Every socket this process inherited, as the groups to serve when none was named. */
+  #fromActivation(): readonly Required<GroupAddress>[] {
+    const inherited = this.#deps.inheritedSockets();
+    if (inherited.length === 0) {
+      throw new TypeError(
+        "no address to serve: name one in listen (--port, --udp-port), or start the supervisor with inherited sockets (LISTEN_FDS, LISTEN_PID)",
+      );
+    }
+    this.#notice(`serving the ${inherited.length} inherited socket(s): ${inherited.map((s) => s.name).join(", ")}`);
+    return inherited.map((s) => ({ transport: s.transport, hostname: s.localAddr.hostname, port: s.localAddr.port }));
+  }
+
+  /**
+   * Bounds accept(2) on a group socket whose fd some process made blocking
+   * (Deno does so while it spawns a worker; a worker's runtime might too)
+   * to SO_RCVTIMEO, one clock tick or so, instead of a worker stuck in
+   * accept until the next connection, with its open requests waiting.
+   * Non-blocking use ignores it.
+   */
+  #guard(sockets: readonly RawSocket[]): void {
+    const sys = this.#deps.sys();
+    const c = sys.platform.constants;
+    for (const socket of sockets) setTimeoutOption(sys, socket.fd, c.SOL_SOCKET, c.SO_RCVTIMEO, 1);
   }
 
   #newSlot(index: number, sockets: RawSocket[]): Slot {
@@ -271,7 +355,8 @@ class GroupSupervisor implements Supervisor {
    * Deno's child_process clears O_NONBLOCK on the fds it passes, which
    * changes them for every process sharing the socket: a worker's accept4
    * would then block its event loop once the queue is empty. Set it again
-   * at once (the spawn itself is the only window).
+   * at once; for the spawn itself, SO_RCVTIMEO on every group socket
+   * (#guard) bounds such a blocking accept to a few milliseconds.
    */
   #keepNonBlocking(sockets: readonly RawSocket[]): void {
     const sys = this.#deps.sys();
@@ -301,7 +386,12 @@ class GroupSupervisor implements Supervisor {
       if (slot.crashLooping) this.#notice(`slot ${slot.index} is serving again`);
       slot.crashLooping = false;
       slot.everReady = true;
-      if (this.#slots.every((s) => s.everReady)) this.#settleReady?.resolve();
+      if (this.#slots.every((s) => s.everReady) && this.#settleReady) {
+        this.#settleReady.resolve();
+        this.#settleReady = undefined;
+        // Started by a service manager with Type=notify: ready once every slot serves.
+        this.#deps.notifyReady();
+      }
     }
   }
 

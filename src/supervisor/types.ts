@@ -41,8 +41,12 @@ export interface WorkerCommand {
 export interface SuperviseOptions extends WorkerCommand {
   /** Worker slots (default: the number of CPUs). */
   readonly workers?: number;
-  /** The addresses of the groups; every slot gets one socket on each. */
-  readonly listen: readonly GroupAddress[];
+  /**
+   * The addresses of the groups; every slot gets one socket on each.
+   * Default: the sockets this process inherited (a systemd .socket unit),
+   * which slot 0 adopts and the other slots' sockets join.
+   */
+  readonly listen?: readonly GroupAddress[];
   /**
    * Workers bind their own sockets instead of inheriting the supervisor's
    * (for servers that cannot serve an fd, such as Bun.serve and Deno.serve).
@@ -180,6 +184,8 @@ export interface Supervisor extends AsyncDisposable {
   readonly stopped: Promise<boolean>;
   /** The current generation. */
   readonly generation: number;
+  /** How many worker slots there are (a slot waiting to restart its worker has no entry in `workers()`). */
+  readonly slots: number;
   /** One entry per live worker (both generations during a reload). */
   workers(): WorkerInfo[];
   /**

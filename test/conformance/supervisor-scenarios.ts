@@ -291,6 +291,42 @@ export const supervisorScenarios: readonly Scenario[] = [
     await supervisor.stop();
   }),
 
+  scenario(
+    "scale 4 → 2 → 4 under load: new slots serve, and nothing fails where tcp_migrate_req is on",
+    async (context) => {
+      // 1 moves a closing socket's queue to the group's other members; 0 (the
+      // default) resets it. The test suite also runs this inside a network
+      // namespace with it turned on.
+      const migrate = readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+      const { supervisor, events, port } = await start(context, [], { workers: 4 });
+      const client = load(context.host, port);
+      await client.started;
+      await supervisor.scale(2);
+      assert.equal(supervisor.slots, 2, "two slots");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = new Set(supervisor.workers().map((w) => w.pid));
+      await supervisor.scale(4);
+      assert.equal(supervisor.workers().length, 4, "four workers again");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const result = await client.stop();
+      const fresh = supervisor.workers().filter((w) => !before.has(w.pid));
+      assert.deepEqual(fresh.map((w) => w.slot).sort(), [2, 3], "slots 2 and 3 got new workers");
+      for (const worker of fresh) {
+        assert.ok(
+          Object.keys(result.bodies).some((b) => b.endsWith(`-${worker.pid}`)),
+          `the new worker of slot ${worker.slot} answered`,
+        );
+      }
+      assert.ok(
+        events.some((e) => e.type === "scaled" && e.from === 4 && e.to === 2),
+        "a scaled event",
+      );
+      process.stdout.write(`# scale 4 → 2 → 4 with tcp_migrate_req=${migrate ? 1 : 0}: ${describeFailures(result)}\n`);
+      if (migrate) assert.equal(result.failed, 0, describeFailures(result));
+      await stopCleanly(supervisor);
+    },
+  ),
+
   scenario("supervise() refuses bad options before anything starts", async ({ lib }) => {
     const fdsBefore = socketsAndPipes();
     const bad: [unknown, RegExp][] = [

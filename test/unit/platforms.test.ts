@@ -21,6 +21,23 @@ describe("platform tables", () => {
     }
   });
 
+  test("the supervisor's values: AF_UNIX and sockaddr_un (notify sockets), SO_RCVTIMEO and timeval", () => {
+    const linux = platformTable("linux", "x64");
+    expect([linux.constants.AF_UNIX, linux.constants.SO_RCVTIMEO]).toEqual([1, 20]);
+    expect(linux.layouts.sockaddrUn).toEqual({
+      size: 110,
+      family: { offset: 0, size: 2 },
+      path: { offset: 2, size: 108 },
+    });
+    expect(linux.layouts.timeval).toEqual({ size: 16, sec: { offset: 0, size: 8 }, usec: { offset: 8, size: 8 } });
+    for (const os of ["darwin", "freebsd"]) {
+      const bsd = platformTable(os, "arm64");
+      expect([bsd.constants.AF_UNIX, bsd.constants.SO_RCVTIMEO]).toEqual([1, 0x1006]);
+      expect(bsd.layouts.sockaddrUn.len).toEqual({ offset: 0, size: 1 });
+      expect(bsd.layouts.sockaddrUn.path).toEqual({ offset: 2, size: 104 });
+    }
+  });
+
   test("epoll_event is packed on x86_64 only", () => {
     expect(platformTable("linux", "x64").layouts.epollEvent).toEqual({
       size: 12,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { platformTable } from "../../src/ffi/platforms.ts";
 import { parseIp } from "../../src/socket/_ip.ts";
-import { decodeSockaddr, encodeSockaddr } from "../../src/socket/_sockaddr.ts";
+import { decodeSockaddr, encodeSockaddr, encodeUnixSockaddr } from "../../src/socket/_sockaddr.ts";
 
 const address = (text: string, port: number) => {
   const ip = parseIp(text);
@@ -55,5 +55,18 @@ describe("sockaddr layouts", () => {
     const storage = new Uint8Array(128);
     storage[0] = 1;
     expect(decodeSockaddr(platformTable("linux", "x64"), storage)).toBeUndefined();
+  });
+});
+
+describe("sockaddr_un", () => {
+  test("a path: family, the bytes and their NUL; an abstract name: a NUL first and no terminator", () => {
+    const linux = platformTable("linux", "x64");
+    const path = encodeUnixSockaddr(linux, "/run/x");
+    expect([...path]).toEqual([1, 0, ...new TextEncoder().encode("/run/x"), 0]);
+    const abstract = encodeUnixSockaddr(linux, "@x");
+    expect([...abstract]).toEqual([1, 0, 0, 120]);
+    const bsd = encodeUnixSockaddr(platformTable("freebsd", "x64"), "/a");
+    expect([...bsd]).toEqual([5, 1, 47, 97, 0]);
+    expect(() => encodeUnixSockaddr(linux, `/${"a".repeat(107)}`)).toThrow(RangeError);
   });
 });

@@ -20,6 +20,7 @@ export const bsdConstants: Omit<
   SO_TYPE: 0x1008,
   SO_ERROR: 0x1007,
   SO_ACCEPTCONN: 0x2,
+  SO_RCVTIMEO: 0x1006,
   SO_RCVBUF: 0x1002,
   SO_SNDBUF: 0x1001,
   IPPROTO_TCP: 6,
@@ -72,6 +73,8 @@ export const bsdLayouts: Layouts = {
     family: { offset: 1, size: 1 },
     path: { offset: 2, size: 104 },
   },
+  // FreeBSD: long tv_usec; macOS: int tv_usec and 4 bytes of padding, the same bytes when zeroed (little-endian).
+  timeval: { size: 16, sec: { offset: 0, size: 8 }, usec: { offset: 8, size: 8 } },
   sockaddrStorage: 128,
   socklen: 4,
   rlimit: { size: 16, cur: { offset: 0, size: 8 }, max: { offset: 8, size: 8 } },

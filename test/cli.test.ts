@@ -1,0 +1,193 @@
+// The `reuseport` command as a user runs it, on each runtime: run, status,
+// reload, scale and stop over its control socket, signals, and who may
+// talk to it.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
+
+const app = join(root, "test/supervisor/app.ts");
+const entries: Record<RuntimeId, string> = {
+  node20: "src/cli/node.ts",
+  node26: "src/cli/node.ts",
+  bun: "src/cli/bun.ts",
+  deno: "cli.ts",
+};
+/** What the test app needs on each runtime beyond what reuseport gives a worker. */
+const appFlags: Record<RuntimeId, string> = {
+  node20: "--import tsx",
+  node26: "",
+  bun: "",
+  deno: "--allow-read",
+};
+
+/** A private runtime directory per test run, so runs never meet another supervisor. */
+const runtimeDir = mkdtempSync(join(tmpdir(), "reuseport-cli-"));
+afterAll(() => rmSync(runtimeDir, { recursive: true, force: true }));
+const env = { ...process.env, XDG_RUNTIME_DIR: runtimeDir };
+
+function cli(id: RuntimeId, args: readonly string[]): string[] {
+  return runtimes[id].argv(join(root, entries[id]), args);
+}
+
+function runSync(id: RuntimeId, args: readonly string[], extraEnv: Record<string, string> = {}) {
+  const [command, ...rest] = cli(id, args) as [string, ...string[]];
+  return spawnSync(command, rest, { env: { ...env, ...extraEnv }, encoding: "utf8", timeout: 30_000 });
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  output(): string;
+  /** Waits until the output matches; returns the match. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+}
+
+function start(id: RuntimeId, args: readonly string[]): Running {
+  const [command, ...rest] = cli(id, args) as [string, ...string[]];
+  const child = spawn(command, rest, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let text = "";
+  const waiters: (() => void)[] = [];
+  const take = (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const waiter of waiters.splice(0)) waiter();
+  };
+  child.stdout?.on("data", take);
+  child.stderr?.on("data", take);
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  return {
+    child,
+    output: () => text,
+    exited,
+    waitFor: (pattern, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} in:\n${text}`)), timeoutMs);
+        const check = () => {
+          const match = text.match(pattern);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match);
+          } else waiters.push(check);
+        };
+        check();
+      }),
+  };
+}
+
+describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (id) => {
+  test("run --help documents every option", () => {
+    const result = runSync(id, ["run", "--help"]);
+    expect(result.status, result.stderr).toBe(0);
+    for (const option of [
+      "--workers",
+      "--port",
+      "--host",
+      "--udp-port",
+      "--runtime",
+      "--runtime-args",
+      "--grace",
+      "--ready-timeout",
+      "--self-bind",
+      "tcp_migrate_req",
+    ]) {
+      expect(result.stdout).toContain(option);
+    }
+  });
+
+  test("a usage error exits 2 and says what is wrong", () => {
+    const result = runSync(id, ["run", "--workers", "zero", app]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("--workers takes a whole number");
+    expect(runSync(id, ["run", app]).stderr).toContain("no address to serve");
+  });
+
+  test("run, status, reload, scale, SIGHUP, SIGTTIN and stop", async () => {
+    const name = `cli-${id}`;
+    const running = start(id, [
+      "run",
+      "--workers",
+      "2",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--grace",
+      "5",
+      "--name",
+      name,
+      "--runtime-args",
+      appFlags[id],
+      "--",
+      app,
+      "inherited",
+    ]);
+    try {
+      await running.waitFor(/slot 0 pid \d+ gen 1: ready/);
+      await running.waitFor(/slot 1 pid \d+ gen 1: ready/);
+      expect(running.output()).toMatch(/serving tcp 127\.0\.0\.1:\d+ with 2 workers/);
+      const status = runSync(id, ["status", name]);
+      expect(status.status, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/generation 1, 2 workers/);
+      expect(status.stdout).toMatch(/^0\s+\d+\s+1\s+\w+\s+ready/m);
+      const json = JSON.parse(runSync(id, ["status", name, "--json"]).stdout) as { workers: unknown[] };
+      expect(json.workers).toHaveLength(2);
+      const reload = runSync(id, ["reload", name]);
+      expect(reload.stdout).toContain("reloaded: generation 2");
+      expect(runSync(id, ["scale", "3", name]).status).toBe(0);
+      expect(runSync(id, ["status", name]).stdout).toMatch(/generation 2, 3 workers/);
+      running.child.kill("SIGHUP");
+      await running.waitFor(/reloaded: generation 3 serving/);
+      running.child.kill("SIGTTOU");
+      await running.waitFor(/scaled from 3 to 2 workers/);
+      running.child.kill("SIGTTIN");
+      await running.waitFor(/scaled from 2 to 3 workers/);
+      expect(runSync(id, ["stop", name]).status).toBe(0);
+      expect(await running.exited).toBe(0);
+      expect(running.output()).toContain("stopped: every worker stopped cleanly");
+      // Nothing is left to answer.
+      expect(runSync(id, ["status", name]).status).toBe(1);
+    } finally {
+      running.child.kill("SIGKILL");
+    }
+  }, 90_000);
+});
+
+describe("the control socket", () => {
+  test("lives in a 0700 directory, is 0600, and another user cannot use it", async () => {
+    const name = "cli-private";
+    const running = start("node26", ["run", "-w", "1", "-p", "0", "-H", "127.0.0.1", "--name", name, app, "inherited"]);
+    try {
+      await running.waitFor(/gen 1: ready/);
+      const dir = join(runtimeDir, "reuseport");
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(statSync(join(dir, `${name}.sock`)).mode & 0o777).toBe(0o600);
+      // uid 65534 (nobody) asks to stop it: refused by the directory's mode.
+      const [command, ...rest] = cli("node26", ["stop", name]) as [string, ...string[]];
+      const other = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", command, ...rest], {
+        env,
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(other.status).not.toBe(0);
+      expect(other.stderr + other.stdout).toMatch(/EACCES|not a directory of this user|permission/i);
+      // Still running and still ours to stop.
+      expect(runSync("node26", ["status", name]).status).toBe(0);
+      running.child.kill("SIGTERM");
+      expect(await running.exited).toBe(0);
+    } finally {
+      running.child.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("a runtime directory owned by another user is refused", () => {
+    const foreign = mkdtempSync(join(tmpdir(), "reuseport-foreign-"));
+    mkdirSync(join(foreign, "reuseport"));
+    execFileSync("chown", ["65534:65534", join(foreign, "reuseport")]);
+    const result = runSync("node26", ["status", "anything"], { XDG_RUNTIME_DIR: foreign });
+    rmSync(foreign, { recursive: true, force: true });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("not a directory of this user");
+  });
+});
