@@ -39,7 +39,13 @@ function spawnChild(spec: SpawnSpec): ChildHandle {
   return {
     pid: child.pid ?? -1,
     kill: (signal) => {
-      if (!exited) child.kill(signal);
+      // process.kill, not child.kill: Deno reports a child it signalled
+      // through child.kill as killed by the signal even when it exited 0.
+      if (!exited && child.pid !== undefined) {
+        try {
+          process.kill(child.pid, signal);
+        } catch {}
+      }
     },
     exited: exit,
   };
