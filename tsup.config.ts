@@ -1,7 +1,9 @@
 import { defineConfig } from "tsup";
 
 // Node gets ESM + CJS; Bun gets ESM with bun:ffi left as a runtime import.
-// Deno needs no build: it imports mod.ts and the .ts sources directly.
+// Deno from a URL or JSR imports mod.ts and the .ts sources directly; Deno
+// resolving the npm package gets JavaScript (it strips no types under
+// node_modules), with the Deno globals used at run time.
 export default defineConfig([
   {
     entry: { node: "src/node.ts" },
@@ -20,6 +22,14 @@ export default defineConfig([
     platform: "node",
     external: ["bun:ffi"],
   },
+  {
+    entry: { deno: "src/deno.ts" },
+    format: ["esm"],
+    target: "esnext",
+    platform: "node",
+    // node: kept on built-in modules, which Deno resolves in any file.
+    removeNodeProtocol: false,
+  },
   // The `reuseport` command, one build per runtime; bin/reuseport.js picks one.
   {
     entry: { "cli-node": "src/cli/node.ts" },
@@ -34,5 +44,13 @@ export default defineConfig([
     target: "esnext",
     platform: "node",
     external: ["bun:ffi"],
+  },
+  {
+    entry: { "cli-deno": "src/cli/deno.ts" },
+    format: ["esm"],
+    target: "esnext",
+    platform: "node",
+    // node: kept on built-in modules, which Deno resolves in any file.
+    removeNodeProtocol: false,
   },
 ]);

@@ -1,7 +1,8 @@
 // The package as users install it: `npm pack`, then the tarball installed
-// into a fresh project with npm (run on Node 20 and Node 26) and with
+// into a fresh project with npm (run on Node 20, Node 26 and Deno) and with
 // `bun add`, running a program that opens a group of 2 listeners and
-// exchanges data. Anything missing from the tarball fails here.
+// exchanges data. Anything missing from the tarball fails here. The command
+// from the same tarball: package-cli.test.ts.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -86,15 +87,21 @@ test("the tarball holds the build, the sources Deno needs and no dev tooling", (
     "package/dist/node.cjs",
     "package/dist/node.d.ts",
     "package/dist/bun.js",
+    "package/dist/deno.js",
+    "package/bin/reuseport.js",
+    "package/dist/cli-node.js",
+    "package/dist/cli-bun.js",
+    "package/dist/cli-deno.js",
   ]) {
     expect(listing).toContain(file);
   }
   expect(listing).toContain("package/mod.ts");
+  expect(listing).toContain("package/cli.ts");
   expect(listing).toContain("package/README.md");
   expect(listing.filter((file) => /\/(test|bench|scratch|examples|node_modules)\//.test(file))).toEqual([]);
 });
 
-test("npm install of the tarball: a group of 2 listeners and a UDP round trip on Node 20 and Node 26", () => {
+test("npm install of the tarball: a group of 2 listeners and a UDP round trip on Node 20, Node 26 and Deno", () => {
   const dir = project();
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent", tarball], { cwd: dir, stdio: "pipe" });
   writeFileSync(join(dir, "main.mjs"), program);
@@ -103,6 +110,18 @@ test("npm install of the tarball: a group of 2 listeners and a UDP round trip on
     const output = execFileSync(node as string, ["main.mjs"], { cwd: dir, encoding: "utf8", timeout: 30_000 });
     expect(output.trim(), id).toBe("installed package ok");
   }
+  // Deno resolves "reuseport" from node_modules by the package's deno condition (--cached-only: that one, never one fetched).
+  const output = execFileSync(
+    join(root, "node_modules/.bin/deno"),
+    ["run", "--quiet", "--cached-only", "--allow-ffi", "--allow-net=127.0.0.1", "main.mjs"],
+    {
+      cwd: dir,
+      env: { ...process.env, DENO_DIR: mkdtempSync(join(tmpdir(), "reuseport-deno-dir-")), NO_COLOR: "1" },
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
+  expect(output.trim(), "deno").toBe("installed package ok");
 }, 180_000);
 
 test("bun add of the tarball: the same program on Bun", () => {
