@@ -1,12 +1,13 @@
 // The `reuseport` command as a user runs it, on each runtime: run, status,
 // reload, scale and stop over its control socket, signals, and who may
 // talk to it.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
+import { type Watched, watch } from "./_watched.ts";
 
 const app = join(root, "test/supervisor/app.ts");
 const entries: Record<RuntimeId, string> = {
@@ -37,43 +38,9 @@ function runSync(id: RuntimeId, args: readonly string[], extraEnv: Record<string
   return spawnSync(command, rest, { env: { ...env, ...extraEnv }, encoding: "utf8", timeout: 30_000 });
 }
 
-interface Running {
-  readonly child: ChildProcess;
-  output(): string;
-  /** Waits until the output matches; returns the match. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  exited: Promise<number | null>;
-}
-
-function start(id: RuntimeId, args: readonly string[]): Running {
+function start(id: RuntimeId, args: readonly string[]): Watched {
   const [command, ...rest] = cli(id, args) as [string, ...string[]];
-  const child = spawn(command, rest, { env, stdio: ["ignore", "pipe", "pipe"] });
-  let text = "";
-  const waiters: (() => void)[] = [];
-  const take = (chunk: Buffer) => {
-    text += chunk.toString();
-    for (const waiter of waiters.splice(0)) waiter();
-  };
-  child.stdout?.on("data", take);
-  child.stderr?.on("data", take);
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  return {
-    child,
-    output: () => text,
-    exited,
-    waitFor: (pattern, timeoutMs = 20_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} in:\n${text}`)), timeoutMs);
-        const check = () => {
-          const match = text.match(pattern);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match);
-          } else waiters.push(check);
-        };
-        check();
-      }),
-  };
+  return watch(spawn(command, rest, { env, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (id) => {

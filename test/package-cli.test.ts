@@ -5,7 +5,7 @@
 // a small HTTP app that imports the library by its package name (by URL from
 // the URL) under `reuseport run` with 2 workers, asks `reuseport status`, and
 // stops on SIGTERM.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { root, runtimes } from "./_runtimes.ts";
 import { type RepoServer, serveRepo } from "./_serve-repo.ts";
+import { type Watched, watch } from "./_watched.ts";
 
 /**
  * The app: HTTP on the socket `reuseport run` hands it, answering
@@ -137,42 +138,8 @@ function finish(
   });
 }
 
-interface Running {
-  readonly child: ChildProcess;
-  output(): string;
-  /** Waits until the output matches; returns the match. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  readonly exited: Promise<number | null>;
-}
-
-function start(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Running {
-  const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  let text = "";
-  const waiters: (() => void)[] = [];
-  const take = (chunk: Buffer) => {
-    text += chunk.toString();
-    for (const waiter of waiters.splice(0)) waiter();
-  };
-  child.stdout?.on("data", take);
-  child.stderr?.on("data", take);
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  return {
-    child,
-    output: () => text,
-    exited,
-    waitFor: (pattern, timeoutMs = 30_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} in:\n${text}`)), timeoutMs);
-        const check = () => {
-          const match = text.match(pattern);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match);
-          } else waiters.push(check);
-        };
-        check();
-      }),
-  };
+function start(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Watched {
+  return watch(spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] }), 30_000);
 }
 
 function kill(pid: number): void {

@@ -9,6 +9,7 @@ import { afterAll, expect, test } from "vitest";
 import { accept4, openSocket, sys, watchReadable } from "../src/node.ts";
 import { receiveNotifications } from "../src/supervisor/_notify.ts";
 import { root, runtimes } from "./_runtimes.ts";
+import { watch } from "./_watched.ts";
 import { httpBody } from "./conformance/_util.ts";
 
 const app = join(root, "test/supervisor/app.ts");
@@ -49,31 +50,16 @@ function activate(fds: readonly number[], names: string, args: readonly string[]
     },
     stdio: ["ignore", "pipe", "pipe", ...fds],
   });
-  let text = "";
-  const waiters: (() => void)[] = [];
-  const take = (chunk: Buffer) => {
-    text += chunk.toString();
-    for (const waiter of waiters.splice(0)) waiter();
-  };
-  child.stdout.on("data", take);
-  child.stderr.on("data", take);
+  const watched = watch(child);
   return {
-    output: () => text,
+    output: watched.output,
     notified,
-    exited: new Promise((resolve) => child.once("close", (code) => resolve(code))),
+    exited: watched.exited,
     kill: (signal) => child.kill(signal),
     close: () => notify.close(),
-    waitFor: (pattern) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} in:\n${text}`)), 20_000);
-        const check = () => {
-          if (pattern.test(text)) {
-            clearTimeout(timer);
-            resolve();
-          } else waiters.push(check);
-        };
-        check();
-      }),
+    waitFor: async (pattern) => {
+      await watched.waitFor(pattern);
+    },
   };
 }
 
