@@ -96,29 +96,15 @@ function scenario(name: string, run: (context: Context) => Promise<void>): Scena
   return { name: `supervisor: ${name}`, run };
 }
 
-export const supervisorScenarios: readonly Scenario[] = [
-  scenario("workers adopt their slot's socket, serve, and the group is the supervisor's alone", async (context) => {
-    const fdsBefore = socketsAndPipes();
-    const { supervisor, port } = await start(context, []);
-    const workers = supervisor.workers();
-    assert.equal(workers.length, 2, "two workers");
-    assert.ok(
-      workers.every((w) => w.state === "ready" && w.generation === 1),
-      JSON.stringify(workers),
-    );
-    const client = load(context.host, port);
-    await client.started;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const result = await client.stop();
-    assert.equal(result.failed, 0, describeFailures(result));
-    const slots = new Set(Object.keys(result.bodies).map((b) => b.split("-")[0]));
-    assert.equal([...slots].sort().join(","), "0,1", "both slots answered");
-    await stopCleanly(supervisor);
-    assert.equal(socketsAndPipes(), fdsBefore, "every socket and pipe of the supervisor is closed");
-  }),
-
-  scenario("5 reloads under connection-per-request load fail no request", async (context) => {
-    const { supervisor, events, port } = await start(context, []);
+/**
+ * Five reloads under load, for a worker serving the inherited socket one
+ * way: listen() with an engine, or the runtime's own server on the fd.
+ */
+function reloadsUnderLoad(serving: "epoll" | "accept4" | "native" | "serve-fd"): Scenario {
+  const args = serving === "serve-fd" ? ["--serve-fd"] : ["--engine", serving];
+  const how = serving === "serve-fd" ? "the runtime's own server on the fd" : `listen() with the ${serving} engine`;
+  return scenario(`5 reloads under connection-per-request load fail no request (${how})`, async (context) => {
+    const { supervisor, events, port } = await start(context, args);
     const client = load(context.host, port);
     await client.started;
     for (let i = 0; i < 5; i++) {
@@ -153,8 +139,31 @@ export const supervisorScenarios: readonly Scenario[] = [
       "no worker exited unasked",
     );
     await stopCleanly(supervisor);
+  });
+}
+
+export const supervisorScenarios: readonly Scenario[] = [
+  scenario("workers adopt their slot's socket, serve, and the group is the supervisor's alone", async (context) => {
+    const fdsBefore = socketsAndPipes();
+    const { supervisor, port } = await start(context, []);
+    const workers = supervisor.workers();
+    assert.equal(workers.length, 2, "two workers");
+    assert.ok(
+      workers.every((w) => w.state === "ready" && w.generation === 1),
+      JSON.stringify(workers),
+    );
+    const client = load(context.host, port);
+    await client.started;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const result = await client.stop();
+    assert.equal(result.failed, 0, describeFailures(result));
+    const slots = new Set(Object.keys(result.bodies).map((b) => b.split("-")[0]));
+    assert.equal([...slots].sort().join(","), "0,1", "both slots answered");
+    await stopCleanly(supervisor);
+    assert.equal(socketsAndPipes(), fdsBefore, "every socket and pipe of the supervisor is closed");
   }),
 
+  ...(["epoll", "accept4", "native", "serve-fd"] as const).map(reloadsUnderLoad),
   scenario(
     "kill -9 of a worker under load loses only what that worker held, and its slot restarts",
     async (context) => {

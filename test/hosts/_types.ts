@@ -12,5 +12,8 @@ export interface Host {
 }
 
 export interface Served {
+  /** Stops at once, dropping open connections. */
   close(): Promise<void>;
+  /** Stops accepting and resolves once every open connection has ended (a graceful stop). */
+  drain(): Promise<void>;
 }

@@ -8,11 +8,19 @@ const listenOnFd = Bun.listen as unknown as (options: {
 
 async function serveFd(fd: number, id: string): Promise<Served> {
   const response = `HTTP/1.1 200 OK\r\ncontent-length: ${id.length}\r\nconnection: close\r\n\r\n${id}`;
+  let open = 0;
+  let drained = (): void => {};
   const listener = listenOnFd({
     fd,
     socket: {
+      open() {
+        open++;
+      },
       data(socket) {
         socket.end(response);
+      },
+      close() {
+        if (--open === 0) drained();
       },
     },
   });
@@ -20,6 +28,12 @@ async function serveFd(fd: number, id: string): Promise<Served> {
     close: async () => {
       listener.stop(true);
     },
+    drain: () =>
+      new Promise<void>((resolve) => {
+        listener.stop(false);
+        drained = resolve;
+        if (open === 0) resolve();
+      }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import { Server } from "node:net";
 import type { Host, Served } from "./_types.ts";
 
 /** Node's http server on an fd; Deno's node:http does the same. */
@@ -17,6 +18,10 @@ export async function serveFdWithNodeHttp(fd: number, id: string): Promise<Serve
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+    // http.Server.close() also closes connections that have not sent a
+    // request yet (Node 19+), which a reload would lose: stop only the
+    // listening handle (net.Server's close) and let open ones finish.
+    drain: () => new Promise<void>((resolve) => Server.prototype.close.call(server, () => resolve())),
   };
 }
 

@@ -7,7 +7,8 @@
 //          [--serve-fd] [--crash-after-ms N] [--never-ready] [--fail-start]
 //
 // --serve-fd: openSocket() and the runtime's own HTTP server on the fd
-//   (node:http; Bun.listen), then notifyReady(); SIGTERM closes the server.
+//   (node:http; Bun.listen), then notifyReady(); SIGTERM stops it
+//   gracefully (no new connections, the open ones answered).
 // --delay-ms: wait before answering, so requests are in flight at a stop.
 // --crash-after-ms: exit 3 that long after being ready.
 // --never-ready: open the socket and never say ready.
@@ -42,7 +43,8 @@ if (args.includes("--never-ready")) {
 } else if (args.includes("--serve-fd")) {
   const socket = lib.openSocket({ hostname: "127.0.0.1", port });
   const served = await host.serveFd(socket.release(), id);
-  process.on("SIGTERM", () => void served.close().then(() => process.exit(0)));
+  // A graceful stop: no new connections, the open ones answered.
+  process.on("SIGTERM", () => void served.drain().then(() => process.exit(0)));
   lib.notifyReady();
   crashLater();
 } else {
