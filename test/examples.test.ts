@@ -40,3 +40,27 @@ for (const id of ["node20", "node26", "bun", "deno"] as const) {
     for (const count of counts) expect(count, output).toBeGreaterThan(40);
   });
 }
+
+const reloadDemo = join(root, "examples/reload-demo.ts");
+
+for (const id of ["node20", "node26", "bun", "deno"] as const) {
+  test(`examples/reload-demo.ts: 5 reloads of 2 supervised workers under load, 0 failed requests (${runtimeNames[id]})`, () => {
+    const [command, ...args] = runtimes[id].argv(reloadDemo) as [string, ...string[]];
+    const run = spawnSync(command, args, { cwd: root, encoding: "utf8", timeout: 50_000 });
+    const output = `${run.stdout}${run.stderr}${run.error ? String(run.error) : ""}`;
+    expect(run.status, output).toBe(0);
+    const summary = /^(\d+) requests across 5 reloads: (\d+) failed$/m.exec(run.stdout);
+    expect(summary, output).not.toBeNull();
+    expect(Number(summary?.[2]), output).toBe(0);
+    expect(Number(summary?.[1]), output).toBeGreaterThan(500);
+    // Every generation, the first and the five reloads', served a share.
+    const generations = [...run.stdout.matchAll(/^ {2}generation (\d+): (\d+)$/gm)];
+    expect(
+      generations.map((g) => Number(g[1])),
+      output,
+    ).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const g of generations) expect(Number(g[2]), output).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(/^stopped: every worker stopped cleanly$/m);
+    console.log(`reload-demo on ${runtimeNames[id]}: ${summary?.[0]}`);
+  }, 60_000);
+}

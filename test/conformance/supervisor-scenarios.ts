@@ -170,8 +170,11 @@ export const supervisorScenarios: readonly Scenario[] = [
       const { supervisor, events, port } = await start(context, ["--delay-ms", "20"]);
       const client = load(context.host, port);
       await client.started;
+      // Let load settle so that the victim holds requests when it dies.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       const victim = supervisor.workers().find((w) => w.slot === 0);
       assert.ok(victim !== undefined, "slot 0 has a worker");
+      client.mark("kill");
       process.kill(victim.pid, "SIGKILL");
       const deadline = Date.now() + 20_000;
       while (!supervisor.workers().some((w) => w.slot === 0 && w.pid !== victim.pid && w.state === "ready")) {
@@ -183,6 +186,15 @@ export const supervisorScenarios: readonly Scenario[] = [
       // The client keeps 8 requests in flight, so the killed worker held at
       // most 8; anything beyond would be connections it never accepted.
       assert.ok(result.failed <= 8, `only the killed worker's requests fail: ${describeFailures(result)}`);
+      // And each failure was in flight when the worker died: connections
+      // made after it waited in its slot's queue for the successor. (The
+      // kill is asked for right after the mark; 20 ms covers the client
+      // hearing of the mark later than it was written.)
+      const killAt = result.marks.kill ?? 0;
+      const lateFailures = result.samples.filter(
+        ([startMs, , outcome]) => startMs > killAt + 20 && !/^\d+-\d+-\d+$/.test(outcome),
+      );
+      assert.deepEqual(lateFailures, [], "no connection made after the kill failed");
       const restarted = events.find((e) => e.type === "restarting" && e.slot === 0);
       assert.ok(restarted !== undefined, "a restarting event for slot 0");
       const answeredBy = Object.keys(result.bodies);

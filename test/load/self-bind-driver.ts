@@ -1,0 +1,172 @@
+// Runs `supervise({ selfBind: true })` under load, reloads it, and reports
+// what the client saw and what the supervisor said. test/self-bind.test.ts
+// runs it inside a network namespace of its own (as root, or as uid 65534
+// after root set the namespace's net.ipv4.tcp_migrate_req), so that the
+// supervisor's attempt to turn tcp_migrate_req on never reaches the host.
+//
+//   self-bind-driver.ts --app <file> [--runtime node|bun|deno] [--exec <path>]
+//     [--runtime-args "<flags>"] [--port 8080] [--reloads 5] [--rate 300]
+//     [--concurrency 32] [--settle-ms 300] [--client <argv as JSON>]
+//     [--app-args <args as JSON>]
+//   self-bind-driver.ts worker <port> [--work-ms 2] [--busy-at-stop-ms 50]
+//
+// The driver starts 2 self-bound workers of --app (given --app-args, by
+// default "<port> 127.0.0.1")
+// on 127.0.0.1:--port, puts the load client on them (client.ts, run by
+// --client, default this process's runtime), reloads --reloads times with
+// --settle-ms of load after each, stops, and prints one JSON line:
+//   { uid, migrateReqBefore, migrateReqAfter, notices, reloads: [{ ok, atMs }],
+//     ok, failed, errors, bodies, failures: [[startMs, endMs, error], ...] }
+//
+// "worker" is a self-bound worker that stays busy when SIGTERM comes, as
+// test/load/self-bound-worker.ts does, so that connections wait in its
+// socket's queue whenever it closes; it says READY=1 itself (it binds its
+// own socket) and drains on SIGTERM after --busy-at-stop-ms of work.
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import type { Conn, SupervisorEvent, WorkerRuntime } from "../../src/node.ts";
+import { loadForRuntime } from "../conformance/_library.ts";
+import { loadClientScript, startLoadClient } from "./_spawn.ts";
+
+const MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req";
+
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // The thread is working: nothing else runs, accept included.
+  }
+}
+
+async function worker(port: number, workMs: number, busyAtStopMs: number): Promise<void> {
+  const { lib } = await loadForRuntime();
+  const listener = lib.listen({ hostname: "127.0.0.1", port, engine: "accept4" });
+  const id = `${process.env.REUSEPORT_SLOT}-${process.env.REUSEPORT_GENERATION}-${process.pid}`;
+  const response = new TextEncoder().encode(
+    `HTTP/1.1 200 OK\r\ncontent-length: ${id.length}\r\nconnection: close\r\n\r\n${id}`,
+  );
+  lib.notifyReady();
+  process.once("SIGTERM", () => {
+    // On a fresh task, once the loop below has taken what was accepted; busy
+    // then drain with no turn of the event loop between, so the kernel has
+    // queued connections for this socket when it closes.
+    setTimeout(() => {
+      busy(busyAtStopMs);
+      listener.drain();
+    }, 0);
+  });
+  const serve = async (conn: Conn): Promise<void> => {
+    const buffer = new Uint8Array(4096);
+    let head = "";
+    while (!head.includes("\r\n\r\n")) {
+      const n = await conn.read(buffer);
+      if (n === null) return;
+      head += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    busy(workMs);
+    await conn.write(response);
+    await conn.closeWrite();
+    while ((await conn.read(buffer)) !== null) {
+      // Until the client's FIN.
+    }
+  };
+  const serving = new Set<Promise<void>>();
+  for await (const conn of listener) {
+    const done = serve(conn)
+      .catch(() => {})
+      .finally(() => conn.close());
+    serving.add(done);
+    void done.finally(() => serving.delete(done));
+  }
+  await Promise.all(serving);
+  process.exit(0);
+}
+
+async function drive(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      app: { type: "string" },
+      runtime: { type: "string", default: "node" },
+      exec: { type: "string" },
+      "runtime-args": { type: "string", default: "" },
+      port: { type: "string", default: "8080" },
+      reloads: { type: "string", default: "5" },
+      rate: { type: "string", default: "300" },
+      concurrency: { type: "string", default: "32" },
+      "settle-ms": { type: "string", default: "300" },
+      client: { type: "string" },
+      "app-args": { type: "string" },
+    },
+  });
+  if (values.app === undefined) throw new Error("--app is required");
+  const port = Number(values.port);
+  const settleMs = Number(values["settle-ms"]);
+  const { lib } = await loadForRuntime();
+  const migrateReqBefore = readFileSync(MIGRATE_REQ, "utf8").trim();
+  const notices: string[] = [];
+  const unexpected: SupervisorEvent[] = [];
+  const supervisor = lib.supervise({
+    app: values.app,
+    args: values["app-args"] === undefined ? [String(port), "127.0.0.1"] : (JSON.parse(values["app-args"]) as string[]),
+    runtime: values.runtime as WorkerRuntime,
+    executable: values.exec,
+    runtimeArgs: values["runtime-args"].split(" ").filter((w) => w !== ""),
+    workers: 2,
+    listen: [{ hostname: "127.0.0.1", port }],
+    selfBind: true,
+    graceMs: 10_000,
+    readyTimeoutMs: 20_000,
+    onEvent: (event) => {
+      if (event.type === "notice") notices.push(event.message);
+      if (event.type === "exited" && !event.expected) unexpected.push(event);
+    },
+    onOutput: (line) => {
+      if (line.stream === "stderr") process.stderr.write(`[${line.slot}] ${line.line}\n`);
+    },
+  });
+  await supervisor.ready;
+  const migrateReqAfter = readFileSync(MIGRATE_REQ, "utf8").trim();
+  const client = startLoadClient(
+    values.client === undefined
+      ? [process.execPath, ...process.execArgv, loadClientScript]
+      : [...JSON.parse(values.client), loadClientScript],
+    // Bounded whatever happens: the client stops by itself after a minute.
+    { port, concurrency: Number(values.concurrency), rate: Number(values.rate), durationMs: 60_000 },
+  );
+  await client.started;
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const reloads: { ok: boolean; reason?: string }[] = [];
+  for (let r = 0; r < Number(values.reloads); r++) {
+    client.mark(`reload-${r}`);
+    const result = await supervisor.reload();
+    reloads.push({ ok: result.ok, reason: result.reason });
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  }
+  const load = await client.stop();
+  const clean = await supervisor.stop();
+  const { samples, marks, ...counts } = load;
+  const failures = samples.filter(([, , outcome]) => !(outcome in load.bodies));
+  const report = {
+    uid: process.getuid?.(),
+    migrateReqBefore,
+    migrateReqAfter,
+    notices,
+    clean,
+    unexpected,
+    reloads: reloads.map((reload, r) => ({ ...reload, atMs: marks[`reload-${r}`] })),
+    ...counts,
+    failures,
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`, () => process.exit(0));
+}
+
+if (process.argv[2] === "worker") {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(3),
+    allowPositionals: true,
+    options: { "work-ms": { type: "string", default: "2" }, "busy-at-stop-ms": { type: "string", default: "50" } },
+  });
+  await worker(Number(positionals[0]), Number(values["work-ms"]), Number(values["busy-at-stop-ms"]));
+} else {
+  await drive();
+}
