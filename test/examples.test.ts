@@ -43,7 +43,9 @@ for (const id of ["node20", "node26", "bun", "deno"] as const) {
 
 const reloadDemo = join(root, "examples/reload-demo.ts");
 
-for (const id of ["node20", "node26", "bun", "deno"] as const) {
+// The demo's promise is the supervisor scenarios' on every runtime; here it
+// runs as a reader would start it, on the two quickest to start.
+for (const id of ["node26", "bun"] as const) {
   test(`examples/reload-demo.ts: 5 reloads of 2 supervised workers under load, 0 failed requests (${runtimeNames[id]})`, () => {
     const [command, ...args] = runtimes[id].argv(reloadDemo) as [string, ...string[]];
     const run = spawnSync(command, args, { cwd: root, encoding: "utf8", timeout: 50_000 });

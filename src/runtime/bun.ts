@@ -63,6 +63,14 @@ class BunDriver implements ConnDriver {
   }
 
   destroy(): void {
+    // Bun's terminate() resets the connection, so a peer may lose a
+    // response that was already written; with nothing of ours unsent, a
+    // plain close (end) is what close(2) does on the other runtimes. Output
+    // still waiting is dropped, as Conn.close() says: then reset.
+    if (this.#pending.length === 0) {
+      this.#socket.end();
+      return;
+    }
     this.#pending = [];
     this.#socket.terminate();
   }

@@ -165,6 +165,43 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       assert.equal(conn.localAddr.port, listener.addr.port);
       listener.close();
     }),
+    scenario("close() right after write() resolves: the peer gets the whole answer and an orderly end", async (ctx) => {
+      const listener = listenOn(ctx, engine);
+      const answer = new Uint8Array(100_000).fill(97);
+      void (async () => {
+        for await (const conn of listener) {
+          void (async () => {
+            await conn.read(new Uint8Array(1024));
+            await conn.write(answer);
+            conn.close();
+          })();
+        }
+      })();
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: 20 },
+          () =>
+            new Promise<string>((resolve) => {
+              const client = connect(listener.addr.port, "127.0.0.1", () => client.write("request"));
+              let received = 0;
+              client.on("data", (chunk: Buffer) => {
+                received += chunk.length;
+              });
+              // A reset after the answer (Bun's terminate()) can cost the peer the answer itself.
+              client.on("error", (error: Error & { code?: string }) =>
+                resolve(`${error.code} after ${received} bytes`),
+              );
+              client.on("end", () => resolve(received === answer.length ? "ok" : `ended after ${received} bytes`));
+            }),
+        ),
+      );
+      listener.close();
+      assert.deepEqual(
+        outcomes.filter((o) => o !== "ok"),
+        [],
+        "every peer read the whole answer, then the end",
+      );
+    }),
     scenario("64 MiB each way at once, checksummed", async (ctx) => {
       const { listener, client, conn } = await acceptedPair(ctx, engine);
       const clientReceived = readToEnd(client);
