@@ -28,6 +28,11 @@ export interface Acceptor {
   resume(): void;
   ref(): void;
   unref(): void;
+  /**
+   * Takes what the kernel has queued at this moment (the accept4 engine),
+   * so that closing right after leaves the least behind in the queue.
+   */
+  flush?(): void;
   /** Stops accepting and closes the listening fd; accepted connections stay open. */
   close(): void;
 }

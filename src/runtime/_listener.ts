@@ -102,6 +102,11 @@ class QueueListener implements Listener {
 
   drain(): void {
     if (this.#closed || this.#draining) return;
+    // One last round of accepts right before the fd closes: when this
+    // process holds the socket's last fd (a slot being scaled away), what
+    // is still queued then is reset unless tcp_migrate_req moves it. It
+    // stops at the queue bound, as any round does.
+    this.#acceptor.flush?.();
     this.#draining = true;
     this.#closeAcceptor();
     // Waiters exist only while the queue is empty: nothing is left for them.
@@ -188,6 +193,7 @@ function accept4Acceptor(
     resume: loop.resume,
     ref: loop.ref,
     unref: loop.unref,
+    flush: loop.flush,
     close: () => {
       // The watch stops first, so no poll of this process still waits on the fd.
       loop.close();

@@ -74,6 +74,8 @@ export interface AcceptLoop {
   resume(): void;
   ref(): void;
   unref(): void;
+  /** Accepts what is queued now, as a wake-up would (not while paused or backing off). */
+  flush(): void;
   close(): void;
 }
 
@@ -180,6 +182,9 @@ export function acceptLoop(sys: Sys, fd: number, sink: AcceptSink, options: Acce
       referenced = false;
       watch.unref();
       if (backoffTimer !== undefined) options.unrefTimer(backoffTimer);
+    },
+    flush: () => {
+      if (!closed) drain();
     },
     close: () => {
       closed = true;

@@ -71,20 +71,20 @@ function describeFailures(result: LoadResult): string {
  * appears at some point of a process's life and stays, so those are left out.
  */
 function socketsAndPipes(): number {
-  const table = ["tcp", "tcp6", "udp", "udp6", "unix"]
-    .map((file) => readFileSync(`/proc/net/${file}`, "utf8"))
-    .join("\n")
-    .split("\n");
-  const ours = (inode: string): boolean =>
-    table.some((line) => {
+  // Read each table once: after load, /proc/net/tcp holds thousands of TIME_WAIT lines.
+  const ours = new Set<string>();
+  for (const file of ["tcp", "tcp6", "udp", "udp6", "unix"]) {
+    for (const line of readFileSync(`/proc/net/${file}`, "utf8").split("\n").slice(1)) {
       const fields = line.trim().split(/\s+/);
-      // tcp/udp: the inode is field 9; unix: field 6, then the path.
-      return fields[9] === inode || (fields[6] === inode && fields[7] !== undefined);
-    });
+      // tcp/udp: the inode is field 9; unix: field 6, then the path of a bound one.
+      if (file !== "unix") ours.add(fields[9] ?? "");
+      else if (fields[7] !== undefined) ours.add(fields[6] ?? "");
+    }
+  }
   return [...openFds().values()].filter((target) => {
     if (target.startsWith("pipe:")) return true;
     const socket = /^socket:\[(\d+)\]$/.exec(target);
-    return socket !== null && ours(socket[1] as string);
+    return socket !== null && ours.has(socket[1] as string);
   }).length;
 }
 
