@@ -136,6 +136,32 @@ export async function startChild(
   }
   const [command, ...rest] = argv as [string, ...string[]];
   const child: ChildProcess = spawn(command, rest, { env, stdio: ["pipe", "pipe", "pipe"] });
+  const followed = await followReport<ChildReport>(child);
+  return {
+    ...followed,
+    pid: child.pid ?? -1,
+    kill: () => child.kill("SIGKILL"),
+    stop: async () => {
+      await followed.stop();
+      return 0;
+    },
+  };
+}
+
+/** A child that reports in lines on stdout, the first a JSON report, and stops when stdin closes. */
+export interface Followed<Report> {
+  readonly report: Report;
+  readonly exited: Promise<number | null>;
+  /** Writes a line to its stdin. */
+  send(line: string): void;
+  /** Its next stdout line; rejects if it exits or prints nothing in time. */
+  nextLine(timeoutMs?: number): Promise<string>;
+  /** Closes its stdin and waits for it to exit 0 (rejects with its stderr otherwise). */
+  stop(): Promise<void>;
+}
+
+/** Reads a started child's report line and follows its output. */
+export async function followReport<Report>(child: ChildProcess): Promise<Followed<Report>> {
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -165,32 +191,29 @@ export async function startChild(
         clearTimeout(timer);
         resolve(text);
       };
-      exited.then((code) => {
+      void exited.then((code) => {
         clearTimeout(timer);
         reject(new Error(`child exited (${code}); stderr: ${stderr}`));
       });
     });
   };
   const first = await nextLine();
-  let report: ChildReport;
+  let report: Report;
   try {
-    report = JSON.parse(first) as ChildReport;
+    report = JSON.parse(first) as Report;
   } catch {
     throw new Error(`child printed ${JSON.stringify(first)}; stderr: ${stderr}`);
   }
   return {
     report,
-    pid: child.pid ?? -1,
     exited,
     send: (line) => child.stdin?.write(`${line}\n`),
     nextLine,
-    kill: () => child.kill("SIGKILL"),
     stop: async () => {
       child.stdin?.end();
       const code = await exited;
       lines.close();
       if (code !== 0) throw new Error(`child exited with ${code}; stderr: ${stderr}`);
-      return code;
     },
   };
 }

@@ -8,12 +8,11 @@ import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSyn
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { formatFdName } from "../../src/activation/names.ts";
 import type { Engine, NetAddr, RawSocket } from "../../src/node.ts";
 import { encodeSockaddr, encodeUnixSockaddr } from "../../src/socket/_sockaddr.ts";
 import type { Context, Scenario } from "./_scenario.ts";
-import { openFds } from "./_util.ts";
+import { followReport, openFds } from "./_util.ts";
 import type { ActivatedReport, CallResult, Plan, ReportedError } from "./activated-child.ts";
 
 const childScript = new URL("./activated-child.ts", import.meta.url).pathname;
@@ -65,60 +64,7 @@ async function startActivated(ctx: Context, plan: Plan, options: StartOptions): 
     env,
     stdio: [options.stdin ?? "pipe", "pipe", "pipe", ...options.fds],
   });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const buffered: string[] = [];
-  let waiter: ((line: string) => void) | undefined;
-  lines.on("line", (line) => {
-    if (waiter === undefined) buffered.push(line);
-    else {
-      const w = waiter;
-      waiter = undefined;
-      w(line);
-    }
-  });
-  const nextLine = (timeoutMs = 20_000): Promise<string> => {
-    const line = buffered.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`child printed nothing in ${timeoutMs} ms; stderr: ${stderr}`)),
-        timeoutMs,
-      );
-      waiter = (text) => {
-        clearTimeout(timer);
-        resolve(text);
-      };
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`child exited (${code}); stderr: ${stderr}`));
-      });
-    });
-  };
-  const first = await nextLine();
-  let report: ActivatedReport;
-  try {
-    report = JSON.parse(first) as ActivatedReport;
-  } catch {
-    throw new Error(`child printed ${JSON.stringify(first)}; stderr: ${stderr}`);
-  }
-  return {
-    report,
-    child,
-    exited,
-    send: (line) => child.stdin?.write(`${line}\n`),
-    nextLine,
-    stop: async () => {
-      child.stdin?.end();
-      const code = await exited;
-      lines.close();
-      if (code !== 0) throw new Error(`child exited with ${code}; stderr: ${stderr}`);
-    },
-  };
+  return { ...(await followReport<ActivatedReport>(child)), child };
 }
 
 /** The call's success (the assertion names its error otherwise). */
