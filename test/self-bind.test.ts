@@ -140,7 +140,8 @@ afterAll(() => {
 });
 
 describe("as root in its namespace, the supervisor turns tcp_migrate_req on: reloads fail no request", () => {
-  // Workers built on the library drain on SIGTERM: nothing they accepted is dropped, and the kernel moves their queue.
+  // Workers built on the library hand out what they accepted (listen.ts drains; the busy worker's
+  // loop has taken everything before it closes), and the kernel moves what is still queued.
   const library: [string, Case][] = [
     ["examples/workers/listen.ts (node26)", { app: "examples/workers/listen.ts", runtime: "node26" }],
     ["a worker busy for 50 ms at SIGTERM (node26)", busyWorker],

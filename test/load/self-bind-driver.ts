@@ -21,7 +21,7 @@
 // "worker" is a self-bound worker that stays busy when SIGTERM comes, as
 // test/load/self-bound-worker.ts does, so that connections wait in its
 // socket's queue whenever it closes; it says READY=1 itself (it binds its
-// own socket) and drains on SIGTERM after --busy-at-stop-ms of work.
+// own socket) and closes its listener on SIGTERM after --busy-at-stop-ms of work.
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -48,11 +48,14 @@ async function worker(port: number, workMs: number, busyAtStopMs: number): Promi
   lib.notifyReady();
   process.once("SIGTERM", () => {
     // On a fresh task, once the loop below has taken what was accepted; busy
-    // then drain with no turn of the event loop between, so the kernel has
-    // queued connections for this socket when it closes.
+    // then close with no turn of the event loop between, so the kernel has
+    // queued connections for this socket when it closes. close(), not
+    // drain(): drain takes one last round of accepts first, which leaves the
+    // kernel almost nothing to reset; close() stops as most servers' own
+    // stop does (Bun.serve, Deno.serve, net.Server).
     setTimeout(() => {
       busy(busyAtStopMs);
-      listener.drain();
+      listener.close();
     }, 0);
   });
   const serve = async (conn: Conn): Promise<void> => {
