@@ -166,6 +166,9 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       listener.close();
     }),
     scenario("close() right after write() resolves: the peer gets the whole answer and an orderly end", async (ctx) => {
+      // Sockets only: the first epoll listener or watch of a process opens its epoll set or eventfd for good.
+      const sockets = (): number => [...openFds().values()].filter((t) => t.startsWith("socket:")).length;
+      const socketsBefore = sockets();
       const listener = listenOn(ctx, engine);
       const answer = new Uint8Array(100_000).fill(97);
       void (async () => {
@@ -188,14 +191,22 @@ export function listenerScenarios(engine: Engine): Scenario[] {
                 received += chunk.length;
               });
               // A reset after the answer (Bun's terminate()) can cost the peer the answer itself.
-              client.on("error", (error: Error & { code?: string }) =>
-                resolve(`${error.code} after ${received} bytes`),
-              );
-              client.on("end", () => resolve(received === answer.length ? "ok" : `ended after ${received} bytes`));
+              let outcome = "closed without an end";
+              client.on("error", (error: Error & { code?: string }) => {
+                outcome = `${error.code} after ${received} bytes`;
+              });
+              client.on("end", () => {
+                outcome = received === answer.length ? "ok" : `ended after ${received} bytes`;
+              });
+              client.on("close", () => resolve(outcome));
             }),
         ),
       );
       listener.close();
+      // The server's side closes once the peers' FINs arrive: let that happen
+      // here, so that later scenarios' fd counts do not see it.
+      for (let i = 0; i < 100 && sockets() > socketsBefore; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(sockets(), socketsBefore, "every connection's fd is closed");
       assert.deepEqual(
         outcomes.filter((o) => o !== "ok"),
         [],
