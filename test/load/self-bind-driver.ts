@@ -27,16 +27,10 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import type { Conn, SupervisorEvent, WorkerRuntime } from "../../src/node.ts";
 import { loadForRuntime } from "../conformance/_library.ts";
+import { answerOnce, busy } from "./_serve.ts";
 import { loadClientScript, startLoadClient } from "./_spawn.ts";
 
 const MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req";
-
-function busy(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // The thread is working: nothing else runs, accept included.
-  }
-}
 
 async function worker(port: number, workMs: number, busyAtStopMs: number): Promise<void> {
   const { lib } = await loadForRuntime();
@@ -58,21 +52,8 @@ async function worker(port: number, workMs: number, busyAtStopMs: number): Promi
       listener.close();
     }, 0);
   });
-  const serve = async (conn: Conn): Promise<void> => {
-    const buffer = new Uint8Array(4096);
-    let head = "";
-    while (!head.includes("\r\n\r\n")) {
-      const n = await conn.read(buffer);
-      if (n === null) return;
-      head += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-    busy(workMs);
-    await conn.write(response);
-    await conn.closeWrite();
-    while ((await conn.read(buffer)) !== null) {
-      // Until the client's FIN.
-    }
-  };
+  const serve = (conn: Conn): Promise<void> => answerOnce(conn, response, workMs);
+
   const serving = new Set<Promise<void>>();
   for await (const conn of listener) {
     const done = serve(conn)

@@ -17,6 +17,7 @@
 import process from "node:process";
 import type { Conn } from "../../src/node.ts";
 import { loadForRuntime } from "../conformance/_library.ts";
+import { answerOnce, busy } from "./_serve.ts";
 
 const [portArg = "0", ...rest] = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -35,29 +36,8 @@ const response = new Uint8Array([
   ...body,
 ]);
 
-function busy(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // The thread is working: nothing else runs, accept included.
-  }
-}
-
 /** Reads the request head, answers, then waits for the client to close before closing. */
-async function serve(conn: Conn): Promise<void> {
-  const buffer = new Uint8Array(4096);
-  let head = "";
-  while (!head.includes("\r\n\r\n")) {
-    const n = await conn.read(buffer);
-    if (n === null) return;
-    head += new TextDecoder().decode(buffer.subarray(0, n));
-  }
-  if (workMs > 0) busy(workMs);
-  await conn.write(response);
-  await conn.closeWrite();
-  while ((await conn.read(buffer)) !== null) {
-    // Drain until the client's FIN.
-  }
-}
+const serve = (conn: Conn): Promise<void> => answerOnce(conn, response, workMs);
 
 let inFlight = 0;
 let closing = false;
