@@ -6,6 +6,18 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Host } from "../hosts/_types.ts";
 
+/**
+ * Fds open now that were not open (to the same thing) in `before`, as
+ * "fd target". Only what was opened and left open counts: a runtime that
+ * closes an earlier scenario's socket late (Bun does, now and then) makes
+ * an fd vanish meanwhile, which is not this scenario's doing.
+ */
+export function fdsOpenedSince(before: Map<string, string>, only: (target: string) => boolean = () => true): string[] {
+  return [...openFds()]
+    .filter(([fd, target]) => before.get(fd) !== target && only(target))
+    .map(([fd, target]) => `${fd} ${target}`);
+}
+
 /** Open file descriptors of this process, each with what it points to. */
 export function openFds(): Map<string, string> {
   const fds = new Map<string, string>();
