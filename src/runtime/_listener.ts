@@ -209,12 +209,24 @@ function accept4Acceptor(
 }
 
 /**
+ * The engine `listen()` uses when none is named: the epoll engine wherever
+ * libc has epoll and accept4 (Linux), since it costs the least CPU per
+ * request of the three on every runtime (bench/README.md); the runtime's own
+ * acceptor elsewhere.
+ */
+export function defaultEngine(sys: Sys): Engine {
+  return sys.epollCreate1 && sys.epollCtl && sys.epollWait && sys.accept4 && sys.platform.constants.epoll
+    ? "epoll"
+    : "native";
+}
+
+/**
  * Opens a socket in the group (or adopts the inherited one on its address)
  * and starts accepting with the chosen engine.
  */
 export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions, inheritance?: Inheritance): Listener {
   if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-  const { engine = "native", ...socketOptions } = options;
+  const { engine = defaultEngine(sys), ...socketOptions } = options;
   if (engine !== "native" && engine !== "accept4" && engine !== "epoll") {
     throw new TypeError(`options.engine must be "native", "accept4" or "epoll", got ${JSON.stringify(engine)}`);
   }

@@ -3,7 +3,7 @@
 //
 //   child.ts <port> [--no-reuseport] [--serve <id>] [--hostname <ip>]
 //     openSocket; with --serve, the runtime's HTTP server answers <id>.
-//   child.ts listen <port> <engine> (--serve <id> | --hold | --unref | --ref)
+//   child.ts listen <port> <engine|default> (--serve <id> | --hold | --unref | --ref)
 //     listen(); --serve answers <id> on every connection and closes it;
 //     --hold keeps every connection open until the line "release" (then
 //     answers "ok"); --unref unrefs the listener and waits for nothing;
@@ -18,7 +18,7 @@
 //     under, and prints {"received", "inOrder", "sentMs", "abandoned"}. Meant
 //     for a network namespace whose loopback is rate-limited, where the send
 //     buffer fills and sendto reports EAGAIN.
-import type { Conn, Listener } from "../../src/node.ts";
+import type { Conn, Engine, Listener } from "../../src/node.ts";
 import { loadForRuntime } from "./_library.ts";
 import type { ChildReport } from "./_util.ts";
 
@@ -51,7 +51,11 @@ let onLine = (_line: string): void => {};
 if (args[0] === "listen") {
   let listener: Listener | undefined;
   try {
-    listener = lib.listen({ hostname: "127.0.0.1", port: Number(args[1]), engine: args[2] as "native" | "accept4" });
+    listener = lib.listen({
+      hostname: "127.0.0.1",
+      port: Number(args[1]),
+      engine: args[2] === "default" ? undefined : (args[2] as Engine),
+    });
     print({ ok: true, port: listener.addr.port });
   } catch (error) {
     print(failure(error));

@@ -96,7 +96,7 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-function listenOn(ctx: Context, engine: Engine, port = 0): Listener {
+function listenOn(ctx: Context, engine: Engine | undefined, port = 0): Listener {
   return ctx.lib.listen({ hostname: "127.0.0.1", port, engine });
 }
 
@@ -128,19 +128,29 @@ async function assertEchoes(clients: Socket[]): Promise<void> {
 }
 
 /** A listener with one connection: the client end and the server's Conn. */
-async function acceptedPair(ctx: Context, engine: Engine): Promise<{ listener: Listener; client: Socket; conn: Conn }> {
+async function acceptedPair(
+  ctx: Context,
+  engine: Engine | undefined,
+): Promise<{ listener: Listener; client: Socket; conn: Conn }> {
   const listener = listenOn(ctx, engine);
   const accepted = listener.accept();
   const client = await connected(listener.addr.port);
   return { listener, client, conn: await accepted };
 }
 
-/** The listener scenarios, named for one engine. */
-export function listenerScenarios(engine: Engine): Scenario[] {
-  const scenario = (name: string, run: Scenario["run"]): Scenario => ({ name: `[${engine}] ${name}`, run });
+/**
+ * The listener scenarios, named for one engine; with none, listen() is
+ * called without `engine`, and the scenarios hold it to the Linux default.
+ */
+export function listenerScenarios(option?: Engine): Scenario[] {
+  const engine: Engine = option ?? "epoll";
+  const scenario = (name: string, run: Scenario["run"]): Scenario => ({
+    name: `[${option ?? "default"}] ${name}`,
+    run,
+  });
   return [
     scenario("echo, with the listener's and the connection's addresses", async (ctx) => {
-      const listener = listenOn(ctx, engine);
+      const listener = listenOn(ctx, option);
       assert.equal(listener.engine, engine);
       assert.ok(listener.fd >= 0);
       assert.equal(listener.addr.hostname, "127.0.0.1");
@@ -169,7 +179,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       // Sockets only: the first epoll listener or watch of a process opens its epoll set or eventfd for good.
       const isSocket = (target: string): boolean => target.startsWith("socket:");
       const fdsBefore = openFds();
-      const listener = listenOn(ctx, engine);
+      const listener = listenOn(ctx, option);
       const answer = new Uint8Array(100_000).fill(97);
       void (async () => {
         for await (const conn of listener) {
@@ -216,7 +226,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       );
     }),
     scenario("64 MiB each way at once, checksummed", async (ctx) => {
-      const { listener, client, conn } = await acceptedPair(ctx, engine);
+      const { listener, client, conn } = await acceptedPair(ctx, option);
       const clientReceived = readToEnd(client);
       const [serverGot, serverSent, clientSent] = await Promise.all([
         readAllHashed(conn),
@@ -231,7 +241,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       listener.close();
     }),
     scenario("1,000 concurrent connections", async (ctx) => {
-      const listener = listenOn(ctx, engine);
+      const listener = listenOn(ctx, option);
       const served = serveEcho(listener);
       const clients = await Promise.all(Array.from({ length: 1000 }, () => connected(listener.addr.port)));
       await assertEchoes(clients);
@@ -239,7 +249,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       await served;
     }),
     scenario("half-close: the server reads to the end, then answers", async (ctx) => {
-      const listener = listenOn(ctx, engine);
+      const listener = listenOn(ctx, option);
       const accepted = listener.accept();
       const client = await connected(listener.addr.port);
       const reply = readToEnd(client);
@@ -255,7 +265,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       listener.close();
     }),
     scenario("the server half-closes while paused and still reads all the peer sends", async (ctx) => {
-      const { listener, client, conn } = await acceptedPair(ctx, engine);
+      const { listener, client, conn } = await acceptedPair(ctx, option);
       const greeting = readToEnd(client);
       const clientSent = clientSend(client, 16 * MiB);
       const reader = conn.readable.getReader();
@@ -281,7 +291,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       listener.close();
     }),
     scenario("read() and write(), as on Deno.Conn: partial reads, then the end", async (ctx) => {
-      const { listener, client, conn } = await acceptedPair(ctx, engine);
+      const { listener, client, conn } = await acceptedPair(ctx, option);
       const reply = readToEnd(client);
       // Two reads waiting at once, before anything arrived, both get their turn.
       const [a, b] = [new Uint8Array(5), new Uint8Array(5)];
@@ -313,7 +323,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
     scenario(
       "write() is done with its buffer when it resolves: one buffer echoes 16 MiB to a late reader",
       async (ctx) => {
-        const { listener, client, conn } = await acceptedPair(ctx, engine);
+        const { listener, client, conn } = await acceptedPair(ctx, option);
         // Deno.Conn's echo loop: read into one buffer, write that same buffer, read into it again.
         const echoing = (async () => {
           const buffer = new Uint8Array(16 * 1024);
@@ -335,7 +345,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       },
     ),
     scenario("closeWrite() half-closes; the peer still gets everything written before", async (ctx) => {
-      const { listener, client, conn } = await acceptedPair(ctx, engine);
+      const { listener, client, conn } = await acceptedPair(ctx, option);
       const reply = readToEnd(client);
       const writer = conn.writable.getWriter();
       await writer.write(encoder.encode("written, then "));
@@ -349,7 +359,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
       assert.equal(text, "answered after FIN");
       // With the writable locked, closeWrite() refuses instead of racing the writer.
-      const other = await acceptedPair(ctx, engine);
+      const other = await acceptedPair(ctx, option);
       other.conn.writable.getWriter();
       await assert.rejects(other.conn.closeWrite(), TypeError);
       other.conn.close();
@@ -361,7 +371,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
     scenario(
       "a peer that resets the connection: read() rejects with ECONNRESET and the fd is released",
       async (ctx) => {
-        const { listener, client, conn } = await acceptedPair(ctx, engine);
+        const { listener, client, conn } = await acceptedPair(ctx, option);
         const fdsBefore = openFds().size;
         client.resetAndDestroy();
         const buffer = new Uint8Array(64);
@@ -388,7 +398,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       },
     ),
     scenario("a slow reader holds the sender back instead of buffering", async (ctx) => {
-      const { listener, client, conn } = await acceptedPair(ctx, engine);
+      const { listener, client, conn } = await acceptedPair(ctx, option);
       // The client pushes as fast as TCP lets it for a second while the server reads 10 chunks.
       let sent = 0;
       let stop = false;
@@ -424,12 +434,12 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       // The readiness watcher is busiest right after a connection's events: a watch
       // added then must be in the very next wait (it once waited on the old set).
       for (let round = 0; round < 5; round++) {
-        const { listener, client, conn } = await acceptedPair(ctx, engine);
+        const { listener, client, conn } = await acceptedPair(ctx, option);
         client.end("bye");
         for (let n = await conn.read(new Uint8Array(16)); n !== null; n = await conn.read(new Uint8Array(16))) {}
         conn.close();
         listener.close();
-        const next = listenOn(ctx, engine);
+        const next = listenOn(ctx, option);
         const accepted = next.accept();
         const other = await connected(next.addr.port);
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -446,7 +456,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       }
     }),
     scenario("close() while a for await waits ends the loop; accept() then rejects", async (ctx) => {
-      const listener = listenOn(ctx, engine);
+      const listener = listenOn(ctx, option);
       const pending = listener.accept();
       const loop = (async () => {
         let seen = 0;
@@ -462,7 +472,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       await assert.rejects(rawBody(listener.addr.port), /ECONNREFUSED/);
     }),
     scenario("close() leaves accepted connections open and usable", async (ctx) => {
-      const { listener, client, conn } = await acceptedPair(ctx, engine);
+      const { listener, client, conn } = await acceptedPair(ctx, option);
       await listener[Symbol.asyncDispose]();
       await assert.rejects(rawBody(listener.addr.port), /ECONNREFUSED/);
       const echoed = conn.readable.pipeTo(conn.writable);
@@ -473,7 +483,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       await conn[Symbol.asyncDispose]();
     }),
     scenario("connections nobody accepts yet are bounded in the process, and all are served later", async (ctx) => {
-      const listener = listenOn(ctx, engine);
+      const listener = listenOn(ctx, option);
       const sockets = (): number => [...openFds().values()].filter((target) => target.startsWith("socket:")).length;
       const before = sockets();
       const clients = await Promise.all(Array.from({ length: 300 }, () => connected(listener.addr.port)));
@@ -489,8 +499,8 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       await served;
     }),
     scenario("4 listeners in one process each accept a share of 400 connections", async (ctx) => {
-      const first = listenOn(ctx, engine);
-      const listeners = [first, ...[1, 2, 3].map(() => listenOn(ctx, engine, first.addr.port))];
+      const first = listenOn(ctx, option);
+      const listeners = [first, ...[1, 2, 3].map(() => listenOn(ctx, option, first.addr.port))];
       const served = listeners.map((listener, i) => serveId(listener, `l${i}`));
       try {
         assertSpread(await spread(first.addr.port, 400, "127.0.0.1", 16, rawBody), ["l0", "l1", "l2", "l3"], 400);
@@ -500,11 +510,11 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       await Promise.all(served);
     }),
     scenario("4 processes listening on one port each accept a share", async (ctx) => {
-      const first = await startChild(ctx.host, ["listen", "0", engine, "--serve", "p0"]);
+      const first = await startChild(ctx.host, ["listen", "0", option ?? "default", "--serve", "p0"]);
       assert.ok(first.report.ok, first.report.error?.message);
       const port = first.report.port as number;
       const others = await Promise.all(
-        [1, 2, 3].map((i) => startChild(ctx.host, ["listen", String(port), engine, "--serve", `p${i}`])),
+        [1, 2, 3].map((i) => startChild(ctx.host, ["listen", String(port), option ?? "default", "--serve", `p${i}`])),
       );
       try {
         for (const child of others) assert.deepEqual(child.report, { ok: true, port });
@@ -515,7 +525,7 @@ export function listenerScenarios(engine: Engine): Scenario[] {
     }),
     scenario("out of fds (EMFILE): the listener stays up, stays idle, and serves once fds are free", async (ctx) => {
       const known = knownStarvationIssues[`${ctx.host.runtime}/${engine}`];
-      const child = await startChild(ctx.host, ["listen", "0", engine, "--hold"], undefined, [
+      const child = await startChild(ctx.host, ["listen", "0", option ?? "default", "--hold"], undefined, [
         "prlimit",
         "--nofile=160",
       ]);
@@ -566,13 +576,13 @@ export function listenerScenarios(engine: Engine): Scenario[] {
       }
     }),
     scenario("an unref'd listener lets the process exit; a ref'd one keeps it alive", async (ctx) => {
-      const unrefd = await startChild(ctx.host, ["listen", "0", engine, "--unref"]);
+      const unrefd = await startChild(ctx.host, ["listen", "0", option ?? "default", "--unref"]);
       assert.ok(unrefd.report.ok, unrefd.report.error?.message);
       const timeout = new Promise<"still running">((resolve) => setTimeout(() => resolve("still running"), 5000));
       const outcome = await Promise.race([unrefd.exited, timeout]);
       if (outcome === "still running") unrefd.kill();
       assert.equal(outcome, 0, "the unref'd child did not exit by itself");
-      const refd = await startChild(ctx.host, ["listen", "0", engine, "--ref"]);
+      const refd = await startChild(ctx.host, ["listen", "0", option ?? "default", "--ref"]);
       const early = await Promise.race([
         refd.exited,
         new Promise<"running">((resolve) => setTimeout(() => resolve("running"), 1000)),

@@ -11,6 +11,7 @@ export const scenarios: readonly Scenario[] = [
   ...listenerScenarios("native"),
   ...listenerScenarios("accept4"),
   ...listenerScenarios("epoll"),
+  ...listenerScenarios(),
   ...datagramScenarios,
   ...activationScenarios,
   ...supervisorScenarios,
