@@ -133,6 +133,10 @@ export interface Conn extends AsyncDisposable {
   setNoDelay(noDelay?: boolean): void;
   /** SO_KEEPALIVE with an optional initial delay in milliseconds. */
   setKeepAlive(keepAlive?: boolean, initialDelayMs?: number): void;
+  /** Makes the open connection keep the process alive again (the default), as `Deno.Conn.ref()`. */
+  ref(): void;
+  /** Lets the process exit while this connection is open, as `Deno.Conn.unref()`; reads and writes go on. */
+  unref(): void;
 }
 
 /**

@@ -52,6 +52,25 @@ export function loadSys(platform: PlatformTable): Sys {
  * Readiness on Node's own event loop: koffi's poll handle is a libuv
  * uv_poll_t, so no thread blocks and ref/unref work as for any handle.
  */
+/**
+ * Handles still open when the process exits. An unref'd handle does not keep
+ * the loop alive, but Node's teardown runs the loop once more: a poll that
+ * fires then calls into JavaScript that can no longer run, and Node aborts.
+ * Closing them on "exit" leaves teardown nothing to call back.
+ */
+const openHandles = new Set<{ close(): void }>();
+let closingOnExit = false;
+
+function closeOnExit(handle: { close(): void }): void {
+  openHandles.add(handle);
+  if (closingOnExit) return;
+  closingOnExit = true;
+  process.once("exit", () => {
+    for (const open of openHandles) open.close();
+    openHandles.clear();
+  });
+}
+
 export const watchReadable: WatchReadable = (fd, onReadable) => {
   // koffi calls back straight from libuv, outside Node's callback scope, so
   // promises settled there would wait for some later event to run their
@@ -67,6 +86,7 @@ export const watchReadable: WatchReadable = (fd, onReadable) => {
     setImmediate(run);
   };
   const handle = koffi.node.poll(fd, { readable: true }, callback);
+  closeOnExit(handle);
   let closed = false;
   return {
     start: () => {
@@ -84,6 +104,7 @@ export const watchReadable: WatchReadable = (fd, onReadable) => {
     close: () => {
       if (closed) return;
       closed = true;
+      openHandles.delete(handle);
       handle.close();
     },
   };

@@ -39,6 +39,10 @@ export interface ConnDriver {
   destroy(): void;
   setNoDelay(noDelay: boolean): void;
   setKeepAlive(keepAlive: boolean, initialDelayMs: number): void;
+  /** Keeps the process alive while the socket is open (the default). */
+  ref(): void;
+  /** Lets the process exit while the socket is open. */
+  unref(): void;
 }
 
 /** A read waiting for input: given the next chunk, null at the end, or the failure. */
@@ -308,6 +312,14 @@ class StreamConn implements Conn, ConnEvents {
 
   setKeepAlive(keepAlive = true, initialDelayMs = 0): void {
     this.#driver.setKeepAlive(keepAlive, initialDelayMs);
+  }
+
+  ref(): void {
+    if (!this.#closed) this.#driver.ref();
+  }
+
+  unref(): void {
+    if (!this.#closed) this.#driver.unref();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -213,6 +213,14 @@ export class EpollDriver implements ConnDriver, EpollTarget {
     setIntOption(this.#sys, this.fd, c.IPPROTO_TCP, c.TCP_NODELAY, noDelay ? 1 : 0);
   }
 
+  ref(): void {
+    if (!this.#closed) this.#set.setReferenced(this.fd, true);
+  }
+
+  unref(): void {
+    if (!this.#closed) this.#set.setReferenced(this.fd, false);
+  }
+
   setKeepAlive(keepAlive: boolean, initialDelayMs: number): void {
     if (this.#closed) return;
     const sys = this.#sys;

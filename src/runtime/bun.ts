@@ -83,6 +83,14 @@ class BunDriver implements ConnDriver {
     this.#socket.setKeepAlive(keepAlive, initialDelayMs);
   }
 
+  ref(): void {
+    this.#socket.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
+  }
+
   onData(chunk: Uint8Array): void {
     this.#events?.onData(chunk);
   }

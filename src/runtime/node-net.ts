@@ -100,6 +100,14 @@ class NetDriver implements ConnDriver {
   setKeepAlive(keepAlive: boolean, initialDelayMs: number): void {
     this.#socket.setKeepAlive(keepAlive, initialDelayMs);
   }
+
+  ref(): void {
+    this.#socket.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
+  }
 }
 
 /** net.Server on the listening fd. */

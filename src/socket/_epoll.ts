@@ -16,6 +16,8 @@ export interface EpollSet {
   add(fd: number, target: EpollTarget): void;
   /** Takes `fd` out; call it before closing the fd. */
   remove(fd: number): void;
+  /** Whether `fd` keeps the process alive (each does when added); the set's watch does while any does. */
+  setReferenced(fd: number, referenced: boolean): void;
 }
 
 /** Events taken per epoll_wait; a busier set just loops. */
@@ -70,6 +72,16 @@ function createEpollSet(sys: Sys, watchReadable: WatchReadable): EpollSet {
 
   // Started only while the set holds a connection, so an empty set never keeps the process alive.
   let watch: FdWatch | undefined;
+  /** Fds that were unref'd: the watch holds the process only while some other fd is in the set. */
+  const unreferenced = new Set<number>();
+  let watchReferenced = true;
+  const updateReference = (): void => {
+    const referenced = targets.size > unreferenced.size;
+    if (referenced === watchReferenced || watch === undefined) return;
+    watchReferenced = referenced;
+    if (referenced) watch.ref();
+    else watch.unref();
+  };
 
   return {
     constants,
@@ -82,11 +94,21 @@ function createEpollSet(sys: Sys, watchReadable: WatchReadable): EpollSet {
       targets.set(fd, target);
       if (watch === undefined) watch = watchReadable(epfd, dispatch);
       else if (targets.size === 1) watch.start();
+      updateReference();
     },
     remove(fd) {
       if (!targets.delete(fd)) return;
       epollCtl(epfd, constants.EPOLL_CTL_DEL, fd, null);
       if (targets.size === 0) watch?.stop();
+      unreferenced.delete(fd);
+      // A stopped watch holds nothing: only a set still watched needs its reference right.
+      if (targets.size > 0) updateReference();
+    },
+    setReferenced(fd, referenced) {
+      if (!targets.has(fd)) return;
+      if (referenced) unreferenced.delete(fd);
+      else unreferenced.add(fd);
+      updateReference();
     },
   };
 }

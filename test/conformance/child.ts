@@ -7,7 +7,10 @@
 //     listen(); --serve answers <id> on every connection and closes it;
 //     --hold keeps every connection open until the line "release" (then
 //     answers "ok"); --unref unrefs the listener and waits for nothing;
-//     --ref just keeps listening.
+//     --ref just keeps listening; --conn <ref|unref|unref-ref> accepts one
+//     connection, closes the listener, (un)refs the connection and keeps it;
+//     --serve-then-close <n> answers n connections, closing each, then closes
+//     the listener.
 //   child.ts udp <port> (--unref | --ref | --close)
 //     listenDatagram(); --unref unrefs it and waits for nothing; --close
 //     exchanges a datagram with itself, closes it and waits for nothing.
@@ -72,7 +75,32 @@ if (args[0] === "listen") {
       print("released");
     };
     if (args.includes("--unref")) running.unref();
-    if (id !== undefined || holding) {
+    const connRef = flag("--conn");
+    const serveThenClose = flag("--serve-then-close");
+    if (connRef !== undefined) {
+      // One connection, kept open; the listener closes, so only the connection can hold the process.
+      void running.accept().then((conn) => {
+        running.close();
+        if (connRef === "unref") conn.unref();
+        else if (connRef === "unref-ref") {
+          conn.unref();
+          conn.ref();
+        }
+        held.push(conn);
+        print("accepted");
+      });
+    } else if (serveThenClose !== undefined) {
+      // Serves this many connections, closes each and then the listener: nothing may be left to hold the process.
+      void (async () => {
+        for (let served = 0; served < Number(serveThenClose); served++) {
+          const conn = await running.accept();
+          await answer(conn, "ok").catch(() => {});
+          conn.close();
+        }
+        running.close();
+        print("closed");
+      })();
+    } else if (id !== undefined || holding) {
       void (async () => {
         for await (const conn of running) {
           if (holding) held.push(conn);
@@ -152,7 +180,14 @@ if (args[0] === "listen") {
   }
 }
 
-if (!args.includes("--unref") && !args.includes("--close") && args[0] !== "udp-paced") {
+// Modes that test what holds the process do not read stdin, which would hold it.
+const exitsByItself =
+  args.includes("--unref") ||
+  args.includes("--close") ||
+  args.includes("--serve-then-close") ||
+  flag("--conn") === "unref" ||
+  args[0] === "udp-paced";
+if (!exitsByItself) {
   let pending = "";
   process.stdin.setEncoding("utf8");
   process.stdin.on("data", (chunk: string) => {

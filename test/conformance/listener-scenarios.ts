@@ -575,6 +575,38 @@ export function listenerScenarios(option?: Engine): Scenario[] {
         else await child.stop();
       }
     }),
+    scenario("an unref'd Conn lets the process exit; a ref'd one (or one ref'd again) keeps it alive", async (ctx) => {
+      const clients: Socket[] = [];
+      try {
+        for (const mode of ["unref", "ref", "unref-ref"] as const) {
+          const child = await startChild(ctx.host, ["listen", "0", option ?? "default", "--conn", mode]);
+          assert.ok(child.report.ok, child.report.error?.message);
+          clients.push(await connected(child.report.port as number));
+          assert.equal(await child.nextLine(), "accepted");
+          const outcome = await Promise.race([
+            child.exited,
+            new Promise<"running">((resolve) => setTimeout(() => resolve("running"), mode === "unref" ? 5000 : 500)),
+          ]);
+          if (outcome === "running") child.kill();
+          assert.equal(outcome, mode === "unref" ? 0 : "running", `conn mode ${mode}`);
+          await child.exited;
+        }
+      } finally {
+        for (const client of clients) client.destroy();
+      }
+    }),
+    scenario("the process exits by itself after listener.close() and the last conn.close()", async (ctx) => {
+      const child = await startChild(ctx.host, ["listen", "0", option ?? "default", "--serve-then-close", "5"]);
+      assert.ok(child.report.ok, child.report.error?.message);
+      for (let i = 0; i < 5; i++) assert.equal(await rawBody(child.report.port as number), "ok");
+      assert.equal(await child.nextLine(), "closed");
+      const outcome = await Promise.race([
+        child.exited,
+        new Promise<"still running">((resolve) => setTimeout(() => resolve("still running"), 5000)),
+      ]);
+      if (outcome === "still running") child.kill();
+      assert.equal(outcome, 0, "something still held the process after everything closed");
+    }),
     scenario("an unref'd listener lets the process exit; a ref'd one keeps it alive", async (ctx) => {
       const unrefd = await startChild(ctx.host, ["listen", "0", option ?? "default", "--unref"]);
       assert.ok(unrefd.report.ok, unrefd.report.error?.message);
