@@ -4,6 +4,7 @@
  */
 import koffi, { type LibraryHandle } from "koffi";
 import type { PlatformTable } from "./_platform.ts";
+import { sharedPoll } from "./_shared-poll.ts";
 import type { WatchReadable } from "./readiness.ts";
 import { type CType, type SymbolSpec, symbols } from "./symbols.ts";
 import { errnoReturning, openFirst, type RawFunctions, type Sys } from "./sys.ts";
@@ -52,60 +53,8 @@ export function loadSys(platform: PlatformTable): Sys {
  * Readiness on Node's own event loop: koffi's poll handle is a libuv
  * uv_poll_t, so no thread blocks and ref/unref work as for any handle.
  */
-/**
- * Handles still open when the process exits. An unref'd handle does not keep
- * the loop alive, but Node's teardown runs the loop once more: a poll that
- * fires then calls into JavaScript that can no longer run, and Node aborts.
- * Closing them on "exit" leaves teardown nothing to call back.
- */
-const openHandles = new Set<{ close(): void }>();
-let closingOnExit = false;
-
-function closeOnExit(handle: { close(): void }): void {
-  openHandles.add(handle);
-  if (closingOnExit) return;
-  closingOnExit = true;
-  process.once("exit", () => {
-    for (const open of openHandles) open.close();
-    openHandles.clear();
-  });
-}
-
-export const watchReadable: WatchReadable = (fd, onReadable) => {
-  // koffi calls back straight from libuv, outside Node's callback scope, so
-  // promises settled there would wait for some later event to run their
-  // reactions. setImmediate runs the work inside a proper callback instead.
-  let scheduled = false;
-  const run = (): void => {
-    scheduled = false;
-    if (!closed) onReadable();
-  };
-  const callback = (): void => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(run);
-  };
-  const handle = koffi.node.poll(fd, { readable: true }, callback);
-  closeOnExit(handle);
-  let closed = false;
-  return {
-    start: () => {
-      if (!closed) handle.start({ readable: true }, callback);
-    },
-    stop: () => {
-      if (!closed) handle.stop();
-    },
-    ref: () => {
-      if (!closed) handle.ref();
-    },
-    unref: () => {
-      if (!closed) handle.unref();
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      openHandles.delete(handle);
-      handle.close();
-    },
-  };
-};
+export const watchReadable: WatchReadable = sharedPoll(
+  (fd, callback) => koffi.node.poll(fd, { readable: true }, callback),
+  setImmediate,
+  (closeAll) => process.once("exit", closeAll),
+);

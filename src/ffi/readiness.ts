@@ -16,5 +16,8 @@ export interface FdWatch {
   close(): void;
 }
 
-/** Starts watching `fd`; `onReadable` runs on the JavaScript thread. */
-export type WatchReadable = (fd: number, onReadable: () => void) => FdWatch;
+/**
+ * Starts watching `fd`; `onReady` runs on the JavaScript thread whenever it
+ * is readable, or with `"writable"` whenever it has room to write (POLLOUT).
+ */
+export type WatchReadable = (fd: number, onReady: () => void, interest?: "readable" | "writable") => FdWatch;

@@ -1,5 +1,5 @@
 import type { Inheritance } from "../activation/inherited.ts";
-import type { FdWatch } from "../ffi/readiness.ts";
+import type { FdWatch, WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { formatIp, type IpAddress, parseHost } from "../socket/_ip.ts";
 import { MessageBatch, type ReceivedMessage } from "../socket/_messages.ts";
@@ -98,6 +98,13 @@ class BatchedDatagramSocket implements DatagramSocket {
   #sendQueue: PendingSend[] = [];
   #sendTimer: ReturnType<typeof setTimeout> | undefined;
   #sendDelay = SEND_RETRY_MS;
+  readonly #watchReady: WatchReadable;
+  /** Started while sends wait on a full send buffer (EAGAIN): wakes them when the kernel has room. */
+  #roomWatch: FdWatch | undefined;
+  /** Why the last send had to wait (an errno name). */
+  #waitCode = "";
+  /** Datagram sends that went out, counted to tell a wake-up that made progress from one that did not. */
+  #sendsDone = 0;
   readonly #hosts = new Map<string, IpAddress>();
 
   constructor(sys: Sys, adapter: RuntimeAdapter, raw: RawSocket, maxDatagramSize: number, batchSize: number) {
@@ -110,7 +117,8 @@ class BatchedDatagramSocket implements DatagramSocket {
     this.#batchSize = sys.recvmmsg === undefined || sys.platform.layouts.mmsghdr === undefined ? 1 : batchSize;
     this.#receiving = new MessageBatch(sys, this.#batchSize, maxDatagramSize);
     this.#unrefTimer = adapter.unrefTimer;
-    this.#watch = adapter.watchReadable(sys)(raw.fd, () => this.#drain());
+    this.#watchReady = adapter.watchReadable(sys);
+    this.#watch = this.#watchReady(raw.fd, () => this.#drain());
   }
 
   get fd(): number {
@@ -391,9 +399,16 @@ class BatchedDatagramSocket implements DatagramSocket {
 
   /** EAGAIN and ENOBUFS mean the buffer is full (and EINTR, interrupted): try again later. */
   #sendOutcome(result: number): SendOutcome {
-    if (result >= 0) return "sent";
+    if (result >= 0) {
+      this.#sendsDone++;
+      return "sent";
+    }
     const code = errnoName(this.#sys, -result);
-    return code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ENOBUFS" || code === "EINTR" ? "wait" : "failed";
+    if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ENOBUFS" || code === "EINTR") {
+      this.#waitCode = code;
+      return "wait";
+    }
+    return "failed";
   }
 
   #sendError(result: number, syscall: string, to: SocketAddress | undefined): SocketError {
@@ -407,7 +422,45 @@ class BatchedDatagramSocket implements DatagramSocket {
     this.#scheduleSendRetry();
   }
 
+  /**
+   * Waits for room: a full send buffer (EAGAIN) on the socket's own
+   * writability, so sends resume as soon as the kernel frees space; anything
+   * else (ENOBUFS from a full device queue, which POLLOUT does not reflect,
+   * or EINTR) on a timer that backs off from 1 to 100 ms.
+   */
   #scheduleSendRetry(): void {
+    if (this.#waitCode === "EAGAIN" || this.#waitCode === "EWOULDBLOCK") {
+      if (this.#roomWatch === undefined) {
+        this.#roomWatch = this.#watchReady(this.#raw.fd, () => this.#onRoom(), "writable");
+        if (!this.#referenced) this.#roomWatch.unref();
+      } else {
+        this.#roomWatch.start();
+      }
+      return;
+    }
+    this.#scheduleSendTimer();
+  }
+
+  /** The socket is writable: sends go in order until one must wait again. */
+  #onRoom(): void {
+    const before = this.#sendsDone;
+    while (this.#sendQueue.length > 0 && !this.#closed) {
+      if (!(this.#sendQueue[0] as PendingSend).attempt()) break;
+      this.#sendQueue.shift();
+    }
+    if (this.#sendQueue.length === 0 || this.#closed) {
+      this.#roomWatch?.stop();
+      return;
+    }
+    // Writable yet nothing went out (ENOBUFS, or EAGAIN despite POLLOUT): the
+    // level-triggered watch would call again at once, so wait on the timer instead.
+    if (this.#sendsDone === before || (this.#waitCode !== "EAGAIN" && this.#waitCode !== "EWOULDBLOCK")) {
+      this.#roomWatch?.stop();
+      this.#scheduleSendTimer();
+    }
+  }
+
+  #scheduleSendTimer(): void {
     if (this.#sendTimer !== undefined) return;
     this.#sendTimer = setTimeout(() => {
       this.#sendTimer = undefined;
@@ -438,6 +491,7 @@ class BatchedDatagramSocket implements DatagramSocket {
     this.#closed = true;
     if (!this.#draining) this.#watch.close();
     if (this.#sendTimer !== undefined) clearTimeout(this.#sendTimer);
+    this.#roomWatch?.close();
     this.#raw.close();
     const error = new DatagramSocketClosedError(this.addr);
     // Sends still waiting for buffer room will never go out: they fail, as do waiting receives.
@@ -448,11 +502,13 @@ class BatchedDatagramSocket implements DatagramSocket {
   ref(): void {
     this.#referenced = true;
     if (!this.#closed && !this.#draining) this.#watch.ref();
+    if (!this.#closed) this.#roomWatch?.ref();
   }
 
   unref(): void {
     this.#referenced = false;
     if (!this.#closed && !this.#draining) this.#watch.unref();
+    if (!this.#closed) this.#roomWatch?.unref();
     if (this.#sendTimer !== undefined) this.#unrefTimer(this.#sendTimer);
   }
 

@@ -12,6 +12,8 @@ const RETRY_MS = 10;
 
 interface Entry {
   readonly fd: number;
+  /** POLLIN or POLLOUT. */
+  readonly events: number;
   readonly onReadable: () => void;
   started: boolean;
   referenced: boolean;
@@ -85,7 +87,11 @@ function createThreadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadab
       const view = new DataView(fds.buffer);
       [wakeFd, ...armed.map((e) => e.fd)].forEach((fd, i) => {
         view.setInt32(i * layout.size + layout.fd.offset, fd, true);
-        view.setInt16(i * layout.size + layout.events.offset, c.POLLIN, true);
+        view.setInt16(
+          i * layout.size + layout.events.offset,
+          i === 0 ? c.POLLIN : (armed[i - 1] as Entry).events,
+          true,
+        );
       });
       let ready: number;
       if (eagerRounds > 0) {
@@ -125,8 +131,9 @@ function createThreadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadab
     sys.setPollRef?.(false);
   }
 
-  return (fd: number, onReadable: () => void): FdWatch => {
-    const entry: Entry = { fd, onReadable, started: true, referenced: true, closed: false };
+  return (fd: number, onReadable: () => void, interest = "readable"): FdWatch => {
+    const events = interest === "writable" ? c.POLLOUT : c.POLLIN;
+    const entry: Entry = { fd, events, onReadable, started: true, referenced: true, closed: false };
     entries.add(entry);
     changed();
     const set = (key: "started" | "referenced", value: boolean): void => {

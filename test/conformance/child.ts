@@ -116,8 +116,15 @@ if (args[0] === "listen") {
   const sender = lib.listenDatagram({ hostname: "127.0.0.1", port: 0, reusePort: false, sendBufferSize: 1 });
   print({ ok: true, port: receiver.addr.port });
   const received: number[] = [];
+  // The longest pause between two arrivals: the link sends one datagram about
+  // every millisecond, so a sender that resumes late leaves a gap.
+  let lastArrival = 0;
+  let maxGapMs = 0;
   const all = (async () => {
     for await (const [data] of receiver) {
+      const now = performance.now();
+      if (received.length > 0) maxGapMs = Math.max(maxGapMs, now - lastArrival);
+      lastArrival = now;
       received.push(new DataView(data.buffer, data.byteOffset).getUint32(0));
       if (received.length === count) break;
     }
@@ -132,7 +139,9 @@ if (args[0] === "listen") {
   for (let i = 0; i < half; i++) await sender.send(numbered(i), receiver.addr);
   await sender.sendMany(Array.from({ length: count - half }, (_, j) => [numbered(half + j), receiver.addr] as const));
   const sentMs = Date.now() - started;
-  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([all, new Promise((resolve) => (giveUp = setTimeout(resolve, 20_000)))]);
+  clearTimeout(giveUp);
   // A batch stuck behind the full buffer when the socket closes must fail, not hang.
   const stuck = sender.sendMany(Array.from({ length: 200 }, (_, j) => [numbered(j), receiver.addr] as const));
   sender.close();
@@ -141,9 +150,11 @@ if (args[0] === "listen") {
       () => "sent",
       (error: { code?: string }) => error.code,
     ),
-    new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000)),
+    new Promise((resolve) => (giveUp = setTimeout(() => resolve("still waiting"), 5000))),
   ]);
-  print(JSON.stringify({ received: received.length, inOrder: received.every((n, i) => n === i), sentMs, abandoned }));
+  clearTimeout(giveUp);
+  const inOrder = received.every((n, i) => n === i);
+  print(JSON.stringify({ received: received.length, inOrder, sentMs, maxGapMs: Math.round(maxGapMs), abandoned }));
   receiver.close();
   sender.close();
 } else if (args[0] === "udp") {

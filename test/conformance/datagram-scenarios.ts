@@ -269,7 +269,7 @@ export const datagramScenarios: Scenario[] = [
     },
   },
   {
-    name: "udp: send() and sendMany() wait while the send buffer is full (EAGAIN behind a rate-limited loopback); all arrive in order",
+    name: "udp: send() and sendMany() wait while the send buffer is full (EAGAIN behind a rate-limited loopback) and resume as soon as there is room; all arrive in order",
     async run(ctx) {
       // A namespace of our own, whose loopback a token bucket holds to 8 Mbit/s:
       // datagrams wait in the queue, charged to the sender, so its buffer fills.
@@ -302,6 +302,7 @@ export const datagramScenarios: Scenario[] = [
           received: number;
           inOrder: boolean;
           sentMs: number;
+          maxGapMs: number;
           abandoned: string;
         };
         await child.exited;
@@ -309,6 +310,12 @@ export const datagramScenarios: Scenario[] = [
         assert.ok(result.inOrder, "datagrams arrived out of order");
         // 400 kB at 8 Mbit/s take 0.4 s: the sends must have waited for the queue.
         assert.ok(result.sentMs >= 250, `sent in ${result.sentMs} ms: the rate limit did not hold the sender back`);
+        // The link frees room for a datagram about every millisecond: sends waiting for it
+        // resume on the socket's writability, so the link never idles for long and the
+        // 400 go out in about the 0.4 s the rate allows (retry timers backing off to
+        // 100 ms took 1.05–1.13 s here, with pauses of 100 ms between arrivals).
+        assert.ok(result.sentMs <= 700, `sent in ${result.sentMs} ms: sends resumed late`);
+        assert.ok(result.maxGapMs <= 60, `arrivals paused for ${result.maxGapMs} ms: sends resumed late`);
         assert.equal(result.abandoned, "ERR_SOCKET_CLOSED", "a sendMany() waiting for room when its socket closed");
       } finally {
         ip("netns", "del", ns);
