@@ -37,8 +37,14 @@ function onClose(this: ConnSocket): void {
 /** A net.Socket as a ConnDriver. */
 class NetDriver implements ConnDriver {
   readonly #socket: Socket;
-  /** Given to every write: the last one to finish empties Node's queue, and waiting writers may go on. */
-  readonly #written = (): void => {
+  /**
+   * Given to every write: the last one to finish empties Node's queue, and
+   * waiting writers may go on. A write that failed is no drain: Node calls
+   * back with the error before it emits 'error', whose onError then rejects
+   * the waiting writers (had this woken them, they would resolve as sent).
+   */
+  readonly #written = (error?: Error | null): void => {
+    if (error) return;
     const socket = this.#socket as ConnSocket;
     if (socket.writableLength === 0) socket[kEvents].onDrain();
   };

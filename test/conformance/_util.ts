@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readlinkSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,22 @@ export function fdsOpenedSince(before: Map<string, string>, only: (target: strin
   return [...openFds()]
     .filter(([fd, target]) => before.get(fd) !== target && only(target))
     .map(([fd, target]) => `${fd} ${target}`);
+}
+
+/**
+ * A test of fd targets for this host's TCP sockets, read from /proc/net now:
+ * leaves out Unix sockets, such as the socket pair Deno opens for itself at
+ * some point of a process's life and keeps.
+ */
+export function tcpSocketTargets(): (target: string) => boolean {
+  const inodes = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").trim().split("\n").slice(1)) {
+      const inode = line.trim().split(/\s+/)[9];
+      if (inode !== undefined) inodes.add(`socket:[${inode}]`);
+    }
+  }
+  return (target) => inodes.has(target);
 }
 
 /** Open file descriptors of this process, each with what it points to. */

@@ -10,7 +10,10 @@
 //     --ref just keeps listening; --conn <ref|unref|unref-ref> accepts one
 //     connection, closes the listener, (un)refs the connection and keeps it;
 //     --serve-then-close <n> answers n connections, closing each, then closes
-//     the listener.
+//     the listener; --echo-all echoes every connection until its FIN and
+//     prints its count of open sockets on "sockets"; --slow-read <n> takes n
+//     connections, reads nothing, prints its RSS in KiB on "rss", and on
+//     "read" reads them all and prints [{ index, bytes, hash }].
 //   child.ts udp <port> (--unref | --ref | --close)
 //     listenDatagram(); --unref unrefs it and waits for nothing; --close
 //     exchanges a datagram with itself, closes it and waits for nothing.
@@ -21,9 +24,11 @@
 //     under, and prints {"received", "inOrder", "sentMs", "abandoned"}. Meant
 //     for a network namespace whose loopback is rate-limited, where the send
 //     buffer fills and sendto reports EAGAIN.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { Conn, Engine, Listener } from "../../src/node.ts";
 import { loadForRuntime } from "./_library.ts";
-import type { ChildReport } from "./_util.ts";
+import { type ChildReport, openFds, tcpSocketTargets } from "./_util.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -41,6 +46,34 @@ const failure = (error: unknown): ChildReport => {
     error: { name: e.name, code: e.code, reason: e.reason, ownerUid: e.ownerUid, message: e.message },
   };
 };
+
+/** Open TCP sockets of this process (Unix ones aside: Deno opens a pair of its own at some point and keeps it). */
+function openSockets(): number {
+  const isTcp = tcpSocketTargets();
+  return [...openFds().values()].filter(isTcp).length;
+}
+
+/** Resident memory of this process, KiB. */
+function rssKiB(): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]);
+}
+
+/** Reads a connection to its end: the first 4 bytes name its sender, the rest is hashed. */
+async function readAllHashed(conn: Conn): Promise<{ index: number; bytes: number; hash: string }> {
+  const buffer = new Uint8Array(64 * 1024);
+  const hash = createHash("sha256");
+  const head = new Uint8Array(4);
+  let bytes = 0;
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    const chunk = buffer.subarray(0, n);
+    const headPart = Math.max(0, Math.min(4 - bytes, n));
+    if (headPart > 0) head.set(chunk.subarray(0, headPart), bytes);
+    hash.update(chunk.subarray(headPart));
+    bytes += n;
+  }
+  conn.close();
+  return { index: new DataView(head.buffer).getUint32(0), bytes, hash: hash.digest("hex") };
+}
 
 async function answer(conn: Conn, text: string): Promise<void> {
   const writer = conn.writable.getWriter();
@@ -75,6 +108,44 @@ if (args[0] === "listen") {
       print("released");
     };
     if (args.includes("--unref")) running.unref();
+    if (args.includes("--echo-all")) {
+      // Echoes every connection until the peer's FIN, then closes it.
+      void (async () => {
+        for await (const conn of running) {
+          void (async () => {
+            const buffer = new Uint8Array(4096);
+            try {
+              for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+                await conn.write(buffer.subarray(0, n));
+              }
+            } catch {
+              // A reset peer: the count of open sockets tells the test.
+            }
+            conn.close();
+          })();
+        }
+      })();
+      onLine = (line) => {
+        if (line === "sockets") print(String(openSockets()));
+      };
+    }
+    const slowRead = flag("--slow-read");
+    if (slowRead !== undefined) {
+      // Takes n connections and reads nothing until "read": what waits meanwhile
+      // must stay in the kernel, not in this process.
+      const conns: Conn[] = [];
+      const accepted = (async () => {
+        while (conns.length < Number(slowRead)) conns.push(await running.accept());
+      })();
+      onLine = (line) => {
+        if (line === "rss") print(String(rssKiB()));
+        if (line !== "read") return;
+        void accepted.then(async () => {
+          const results = await Promise.all(conns.map(readAllHashed));
+          print(JSON.stringify(results));
+        });
+      };
+    }
     const connRef = flag("--conn");
     const serveThenClose = flag("--serve-then-close");
     if (connRef !== undefined) {

@@ -5,7 +5,7 @@ import { connect, type Socket } from "node:net";
 import type { Conn, Engine, Listener } from "../../src/node.ts";
 import { assertSpread } from "./_assert.ts";
 import type { Context, Scenario } from "./_scenario.ts";
-import { fdsOpenedSince, openFds, rawBody, spread, startChild } from "./_util.ts";
+import { fdsOpenedSince, openFds, rawBody, spread, startChild, tcpSocketTargets } from "./_util.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -177,7 +177,6 @@ export function listenerScenarios(option?: Engine): Scenario[] {
     }),
     scenario("close() right after write() resolves: the peer gets the whole answer and an orderly end", async (ctx) => {
       // Sockets only: the first epoll listener or watch of a process opens its epoll set or eventfd for good.
-      const isSocket = (target: string): boolean => target.startsWith("socket:");
       const fdsBefore = openFds();
       const listener = listenOn(ctx, option);
       const answer = new Uint8Array(100_000).fill(97);
@@ -215,10 +214,10 @@ export function listenerScenarios(option?: Engine): Scenario[] {
       listener.close();
       // The server's side closes once the peers' FINs arrive: let that happen
       // here, so that later scenarios' fd counts do not see it.
-      for (let i = 0; i < 100 && fdsOpenedSince(fdsBefore, isSocket).length > 0; i++) {
+      for (let i = 0; i < 100 && fdsOpenedSince(fdsBefore, tcpSocketTargets()).length > 0; i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      assert.deepEqual(fdsOpenedSince(fdsBefore, isSocket), [], "every connection's fd is closed");
+      assert.deepEqual(fdsOpenedSince(fdsBefore, tcpSocketTargets()), [], "every connection's fd is closed");
       assert.deepEqual(
         outcomes.filter((o) => o !== "ok"),
         [],

@@ -2,6 +2,7 @@ import type { Scenario } from "./_scenario.ts";
 import { activationScenarios } from "./activation-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
+import { loadScenarios } from "./load-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
 import { supervisorScenarios } from "./supervisor-scenarios.ts";
 
@@ -9,9 +10,13 @@ import { supervisorScenarios } from "./supervisor-scenarios.ts";
 export const scenarios: readonly Scenario[] = [
   ...socketScenarios,
   ...listenerScenarios("native"),
+  ...loadScenarios("native"),
   ...listenerScenarios("accept4"),
+  ...loadScenarios("accept4"),
   ...listenerScenarios("epoll"),
+  ...loadScenarios("epoll"),
   ...listenerScenarios(),
+  ...loadScenarios(),
   ...datagramScenarios,
   ...activationScenarios,
   ...supervisorScenarios,
