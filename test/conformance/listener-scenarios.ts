@@ -318,6 +318,18 @@ export function listenerScenarios(option?: Engine): Scenario[] {
         client.destroy();
       },
     ),
+    scenario("close() with input left unread: the kernel resets the connection, as close(2) does", async (ctx) => {
+      const fdsBefore = openFds();
+      const { listener, client, conn } = await acceptedPair(ctx, option);
+      listener.close();
+      const outcome = peerOutcome(client);
+      await new Promise((resolve) => client.write("never read", resolve));
+      // Loopback delivers at once; the pause makes sure the bytes wait in the server's receive queue.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      conn.close();
+      assert.equal(await outcome, "ECONNRESET after 0 bytes");
+      assert.deepEqual(await tcpSocketsLeft(fdsBefore, 0), [], "both ends' fds are closed");
+    }),
     scenario("64 MiB each way at once, checksummed", async (ctx) => {
       const { listener, client, conn } = await acceptedPair(ctx, option);
       const clientReceived = readToEnd(client);
