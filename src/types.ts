@@ -127,7 +127,13 @@ export interface Conn extends AsyncDisposable {
   readonly fd: number | undefined;
   /** Half-closes: like `writable.close()`. Fails if the writable is locked to a writer. */
   closeWrite(): Promise<void>;
-  /** Closes both directions at once; unread input and unsent output are dropped. Idempotent. */
+  /**
+   * Closes both directions and releases the fd at once, like
+   * `Deno.Conn.close()`: output the kernel has not taken yet and input not
+   * yet read are dropped. The peer gets what the kernel took, then an
+   * orderly end (FIN); if input it sent is still unread in the kernel, Linux
+   * resets the connection (RST) instead, as close(2) does. Idempotent.
+   */
   close(): void;
   /** TCP_NODELAY (default on: true). */
   setNoDelay(noDelay?: boolean): void;

@@ -63,16 +63,15 @@ class BunDriver implements ConnDriver {
   }
 
   destroy(): void {
-    // Bun's terminate() resets the connection, so a peer may lose a
-    // response that was already written; with nothing of ours unsent, a
-    // plain close (end) is what close(2) does on the other runtimes. Output
-    // still waiting is dropped, as Conn.close() says: then reset.
-    if (this.#pending.length === 0) {
-      this.#socket.end();
-      return;
-    }
+    // Output still waiting here is dropped, as Conn.close() says; what the
+    // kernel already took is delivered, then FIN, as close(2) does on the
+    // other runtimes. Bun 1.4's end() is that close(2), at once, even with
+    // half-open allowed (its docs speak of a half-close; the scenarios
+    // count the fds). Never terminate(): it resets the connection
+    // (SO_LINGER 0), and the peer loses even what was sent before.
     this.#pending = [];
-    this.#socket.terminate();
+    this.#endRequested = false;
+    this.#socket.end();
   }
 
   setNoDelay(noDelay: boolean): void {

@@ -134,6 +134,11 @@ export function serveNetFd(fd: number, sink: AcceptorSink, localAddr: NetAddr | 
 
 /** new net.Socket({ fd }) on an accepted fd. */
 export function adoptNetFd(fd: number, known: KnownAddresses): Conn {
-  const socket = new Socket({ fd, allowHalfOpen: true, readable: true, writable: true });
+  // Without pauseOnCreate (how net.Server's pauseOnConnect works; the typings
+  // omit it) the socket starts reading at once and takes input the Conn has
+  // not asked for out of the kernel: a close() then ends with FIN where the
+  // kernel would have reset the connection for input left unread.
+  const options = { fd, allowHalfOpen: true, readable: true, writable: true, pauseOnCreate: true };
+  const socket = new Socket(options);
   return connFromDriver(new NetDriver(socket, fd, known));
 }

@@ -34,6 +34,17 @@ export function tcpSocketTargets(): (target: string) => boolean {
   return (target) => inodes.has(target);
 }
 
+/**
+ * TCP sockets opened since `before` and still open, once at most `expected`
+ * remain (or 2 s have passed): a runtime may close a socket a moment after
+ * it was told to.
+ */
+export async function tcpSocketsLeft(before: Map<string, string>, expected: number): Promise<string[]> {
+  const left = (): string[] => fdsOpenedSince(before, tcpSocketTargets());
+  for (let i = 0; i < 100 && left().length > expected; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  return left();
+}
+
 /** Open file descriptors of this process, each with what it points to. */
 export function openFds(): Map<string, string> {
   const fds = new Map<string, string>();
