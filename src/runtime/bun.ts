@@ -119,7 +119,9 @@ class BunDriver implements ConnDriver {
     this.#events?.onError(error);
   }
 
-  onClose(): void {
+  /** Bun names a reset only here, as the close's error: waiting writes must fail with it, not resolve. */
+  onClose(error?: Error): void {
+    if (error !== undefined) this.#events?.onError(error);
     this.#events?.onClose();
   }
 }
@@ -130,7 +132,7 @@ const forwarding: Omit<Handlers, "open"> = {
   drain: (socket) => socket.data?.onDrain(),
   end: (socket) => socket.data?.onEnd(),
   error: (socket, error) => socket.data?.onError(error),
-  close: (socket) => socket.data?.onClose(),
+  close: (socket, error) => socket.data?.onClose(error),
 };
 
 /** Makes a connection's driver as soon as Bun opens it: paused, so the Conn pulls. */
