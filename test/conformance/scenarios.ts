@@ -1,5 +1,6 @@
 import type { Scenario } from "./_scenario.ts";
 import { activationScenarios } from "./activation-scenarios.ts";
+import { clusterScenarios } from "./cluster-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
@@ -12,6 +13,7 @@ export const scenarios: readonly Scenario[] = [
   ...listenerScenarios("accept4"),
   ...listenerScenarios("epoll"),
   ...listenerScenarios(),
+  ...clusterScenarios,
   ...datagramScenarios,
   ...activationScenarios,
   ...supervisorScenarios,
