@@ -43,6 +43,13 @@ export interface Api {
    * every inherited socket is served so, READY=1 goes to the manager, and
    * SIGTERM drains them ({@link Listener.drain}).
    *
+   * Every engine serves the socket in the calling process, in a node:cluster
+   * worker (PM2's cluster mode) too: the native engine's net.Server never
+   * asks the primary, as its own `listen({ fd })` would there. As with any
+   * net.Server, node:net (Node, Deno) tells that it could not listen only a
+   * moment later, not from listen(): the next `accept()` and every later one
+   * reject with its error.
+   *
    * @throws {TypeError | RangeError} for invalid options, before any system call.
    * @throws {SocketError} when a system call fails; no fd is left open.
    * @throws {InheritedSocketError} as for {@link openSocket}.

@@ -1,7 +1,8 @@
 // node:net as both Node and Deno provide it: the native acceptor on an fd
 // and adoption of an accepted fd. Deno's entry reuses this file, the one
 // place outside src/runtime/node.ts that touches node:net.
-import { createServer, Socket } from "node:net";
+import cluster from "node:cluster";
+import { createServer, type Server, Socket } from "node:net";
 import type { Conn, NetAddr } from "../types.ts";
 import type { Acceptor, AcceptorSink, KnownAddresses } from "./_adapter.ts";
 import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
@@ -116,13 +117,45 @@ class NetDriver implements ConnDriver {
   }
 }
 
-/** net.Server on the listening fd. */
+/** What net.Server's listen() runs once it is to listen in this process. */
+type Listen2 = (address: null, port: null, addressType: null, backlog: undefined, fd: number) => void;
+
+/**
+ * Has `server` listen on `fd` in this process. In a node:cluster worker,
+ * `listen({ fd })` asks the primary to listen on that fd number in the
+ * primary's own process (Node and Deno ignore `exclusive` for an fd, and
+ * Deno's node:net sends even a handle to the primary): that fails a moment
+ * later (bind EINVAL), or, where the primary has a socket at that number,
+ * serves the primary's socket here. `_listen2` is the step listen() takes
+ * in the primary; Node keeps the name for code that wraps it, and Deno's
+ * node:net has it too.
+ */
+function listenHere(server: Server, fd: number): void {
+  if (!cluster.isWorker) {
+    server.listen({ fd });
+    return;
+  }
+  const listen2 = (server as unknown as { _listen2?: Listen2 })._listen2;
+  if (typeof listen2 !== "function") {
+    // Never fall back to listen({ fd }): it would serve whatever the primary has at this number.
+    throw new Error(
+      'this runtime\'s net.Server has no _listen2, so the native engine cannot serve an fd in a node:cluster worker; use engine "epoll" or "accept4"',
+    );
+  }
+  listen2.call(server, null, null, null, undefined, fd);
+}
+
+/**
+ * net.Server on the listening fd, in this process even in a node:cluster
+ * worker. node:net reports a failure only afterwards (an 'error' event, as
+ * for any net.Server): it goes to the sink, which rejects accept() with it.
+ */
 export function serveNetFd(fd: number, sink: AcceptorSink, localAddr: NetAddr | undefined): Acceptor {
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
     sink.conn(connFromDriver(new NetDriver(socket, handleFd(socket), { localAddr, remoteAddr: undefined }))),
   );
   server.on("error", sink.failed);
-  server.listen({ fd });
+  listenHere(server, fd);
   return {
     pause: () => {},
     resume: () => {},

@@ -1,5 +1,6 @@
 import type { Scenario } from "./_scenario.ts";
 import { activationScenarios } from "./activation-scenarios.ts";
+import { clusterScenarios } from "./cluster-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { loadScenarios } from "./load-scenarios.ts";
@@ -17,6 +18,7 @@ export const scenarios: readonly Scenario[] = [
   ...loadScenarios("epoll"),
   ...listenerScenarios(),
   ...loadScenarios(),
+  ...clusterScenarios,
   ...datagramScenarios,
   ...activationScenarios,
   ...supervisorScenarios,
