@@ -27,10 +27,15 @@ import {
 } from "./_driver.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+// wrk's -d takes no fractions of a second.
+if (!Number.isInteger(SECONDS) || SECONDS < 1)
+  throw new Error(`BENCH_SECONDS must be a whole number ≥ 1, got ${SECONDS}`);
 /** Rounds per cell, the variants interleaved in each so that drift on the machine falls on all of them alike. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Rounds a noisy cell may grow to. */
 const MAX_ROUNDS = Math.max(ROUNDS, Number(process.env.BENCH_MAX_ROUNDS ?? 7));
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || !Number.isInteger(MAX_ROUNDS))
+  throw new Error(`BENCH_ROUNDS and BENCH_MAX_ROUNDS must be whole numbers ≥ 1`);
 /**
  * A cell whose CPU per request spreads by more than this ((max − min) /
  * median) gets more rounds, and is marked noisy if it still does. From five
