@@ -3,9 +3,9 @@
 // and two sockets in the group (in one server process), driven by
 // bench/udp-load.c (compiled here with cc).
 // Run: npm run bench:udp [runtime…]
-import { type ChildProcess, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { type RuntimeId, runtimes, runtimeVersion } from "../test/_runtimes.ts";
-import { compileC, median, onCpu, pinned, selectedRuntimes, startServer } from "./_driver.ts";
+import { compileC, median, onCpu, pinned, selectedRuntimes, startServer, stop } from "./_driver.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 /** Rounds per cell, the variants interleaved in each; the median is reported. */
@@ -26,13 +26,6 @@ type Variant = (typeof variants)[number];
 
 /** What a server said it measures, per runtime and group size, or why it could not run. */
 const labels = new Map<string, string>();
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill();
-  await exited;
-}
 
 function measure(port: number, udpLoad: string): number {
   const argv = [udpLoad, String(port), String(FLOWS), String(SECONDS), String(PAYLOAD), String(WINDOW)];
