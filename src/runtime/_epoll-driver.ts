@@ -57,7 +57,10 @@ export class EpollDriver implements ConnDriver, EpollTarget {
   #closed = false;
   #resumeQueued = false;
 
-  constructor(sys: Sys, set: EpollSet, fd: number, localAddr: NetAddr, remoteAddr: NetAddr) {
+  /** TCP_NODELAY as the socket has it (inherited from the listener), so setting it again costs nothing. */
+  #noDelay: boolean;
+
+  constructor(sys: Sys, set: EpollSet, fd: number, localAddr: NetAddr, remoteAddr: NetAddr, noDelay: boolean) {
     this.#sys = sys;
     this.#set = set;
     this.#c = set.constants;
@@ -65,6 +68,7 @@ export class EpollDriver implements ConnDriver, EpollTarget {
     this.fd = fd;
     this.localAddr = localAddr;
     this.remoteAddr = remoteAddr;
+    this.#noDelay = noDelay;
     set.add(fd, this);
   }
 
@@ -202,15 +206,16 @@ export class EpollDriver implements ConnDriver, EpollTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = [];
-    this.#set.remove(this.fd);
+    this.#set.closing(this.fd);
     this.#sys.close(this.fd);
     this.#events?.onClose();
   }
 
   setNoDelay(noDelay: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || noDelay === this.#noDelay) return;
     const c = this.#sys.platform.constants;
     setIntOption(this.#sys, this.fd, c.IPPROTO_TCP, c.TCP_NODELAY, noDelay ? 1 : 0);
+    this.#noDelay = noDelay;
   }
 
   ref(): void {

@@ -14,8 +14,12 @@ export interface EpollSet {
   readonly constants: EpollConstants;
   /** Adds `fd` for input, output and the peer's FIN, edge-triggered; throws a SocketError. */
   add(fd: number, target: EpollTarget): void;
-  /** Takes `fd` out; call it before closing the fd. */
-  remove(fd: number): void;
+  /**
+   * Forgets `fd`; call it right before closing the fd. No epoll_ctl: closing
+   * the last fd of a socket takes it out of every epoll set, and a
+   * connection's fd is never duplicated. One system call less per connection.
+   */
+  closing(fd: number): void;
   /** Whether `fd` keeps the process alive (each does when added); the set's watch does while any does. */
   setReferenced(fd: number, referenced: boolean): void;
 }
@@ -96,9 +100,8 @@ function createEpollSet(sys: Sys, watchReadable: WatchReadable): EpollSet {
       else if (targets.size === 1) watch.start();
       updateReference();
     },
-    remove(fd) {
+    closing(fd) {
       if (!targets.delete(fd)) return;
-      epollCtl(epfd, constants.EPOLL_CTL_DEL, fd, null);
       if (targets.size === 0) watch?.stop();
       unreferenced.delete(fd);
       // A stopped watch holds nothing: only a set still watched needs its reference right.
