@@ -8,6 +8,20 @@ import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import { type RuntimeId, root, runtimes } from "../test/_runtimes.ts";
 
+/**
+ * BENCH_SMOKE=1: a run that only shows the benchmark still works end to end
+ * (the test suite runs one so that none can rot): figures are printed, but
+ * targets are not judged, since a second of load on a busy machine says
+ * nothing about them.
+ */
+export const smoke: boolean = process.env.BENCH_SMOKE === "1";
+
+/** The exit code of a benchmark run: 1 when a target was missed, except in a smoke run. */
+export function exitCodeFor(missed: number): number {
+  if (smoke) console.log("\nsmoke run (BENCH_SMOKE=1): targets not judged");
+  return missed === 0 || smoke ? 0 : 1;
+}
+
 /** Whether a command is on PATH. */
 export function has(command: string): boolean {
   try {

@@ -16,6 +16,7 @@ import {
   clockTicks,
   compileC,
   cpuTicks,
+  exitCodeFor,
   has,
   median,
   onCpu,
@@ -418,4 +419,4 @@ for (const v of missed) console.log(`  ✗ ${describe(v)}`);
 if (notJudged.length > 0) console.log(`noisy, not judged (${notJudged.length}; run them again):`);
 for (const v of notJudged) console.log(`  ? ${describe(v)}`);
 writeJson();
-process.exitCode = missed.length === 0 ? 0 : 1;
+process.exitCode = exitCodeFor(missed.length);

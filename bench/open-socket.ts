@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { type RuntimeId, root, runtimes, runtimeVersion } from "../test/_runtimes.ts";
+import { exitCodeFor } from "./_driver.ts";
 
 const TARGET_US = 20;
 const TARGET_RATIO = 2;
@@ -35,4 +36,4 @@ console.log(`targets: ≤ ${TARGET_US} µs per socket and ≤ ${TARGET_RATIO}× 
 console.log("| runtime | openSocket+close µs | native listen+close µs | native | ratio | on target |");
 console.log("|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);
-process.exitCode = missed === 0 ? 0 : 1;
+process.exitCode = exitCodeFor(missed);

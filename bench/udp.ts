@@ -5,7 +5,7 @@
 // Run: npm run bench:udp [runtime…]
 import { execFileSync } from "node:child_process";
 import { type RuntimeId, runtimes, runtimeVersion } from "../test/_runtimes.ts";
-import { compileC, median, onCpu, pinned, selectedRuntimes, startServer, stop } from "./_driver.ts";
+import { compileC, exitCodeFor, median, onCpu, pinned, selectedRuntimes, startServer, stop } from "./_driver.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 /** Rounds per cell, the variants interleaved in each; the median is reported. */
@@ -94,4 +94,4 @@ console.log(
 );
 console.log("|---|---|---|---|");
 for (const row of rows) console.log(row);
-process.exitCode = missed === 0 ? 0 : 1;
+process.exitCode = exitCodeFor(missed);

@@ -35,10 +35,12 @@ export interface Api {
   openSocket(options: SocketOptions): RawSocket;
   /**
    * Listens on a TCP socket in the address's SO_REUSEPORT group and accepts
-   * connections as {@link Conn}s with Web Streams, with the runtime's own
-   * acceptor (`engine: "native"`, the default), accept4 through FFI
-   * (`engine: "accept4"`), or accept4 with the library's own reads and writes
-   * on an epoll set (`engine: "epoll"`, Linux). An inherited socket on the
+   * connections as {@link Conn}s with Web Streams, with accept4 and the
+   * library's own reads and writes on an epoll set (`engine: "epoll"`, the
+   * default on Linux, where it costs the least CPU per request), the
+   * runtime's own acceptor (`engine: "native"`, the default elsewhere, and
+   * the engine that gives each Conn a runtime socket), or accept4 through
+   * FFI handing each fd to the runtime (`engine: "accept4"`). An inherited socket on the
    * same address is adopted instead (see {@link inheritedSockets}); once
    * every inherited socket is served so, READY=1 goes to the manager, and
    * SIGTERM drains them ({@link Listener.drain}).

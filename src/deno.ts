@@ -40,11 +40,12 @@ const api: Api = createApi(() => loadSys(hostPlatform()), denoAdapter);
 export const openSocket: (options: SocketOptions) => RawSocket = api.openSocket;
 /**
  * Listens on a TCP socket in the address's SO_REUSEPORT group and accepts
- * connections as {@link Conn}s with Web Streams, with Deno's own acceptor
- * (`engine: "native"`, the default), accept4 through FFI
- * (`engine: "accept4"`, which backs off when the process runs out of fds),
- * or accept4 with the library's own reads and writes on an epoll set
- * (`engine: "epoll"`, Linux: faster than `Deno.listen`). An inherited
+ * connections as {@link Conn}s with Web Streams, with accept4 and the
+ * library's own reads and writes on an epoll set (`engine: "epoll"`, the
+ * default on Linux: less CPU per request than `Deno.listen`), Deno's own
+ * acceptor (`engine: "native"`, the default elsewhere), or accept4 through
+ * FFI handing each fd to `node:net` (`engine: "accept4"`, which backs off
+ * when the process runs out of fds). An inherited
  * socket on the same address is adopted instead (see
  * {@link inheritedSockets}); once every inherited socket is served so,
  * READY=1 goes to the manager, and SIGTERM drains them
