@@ -6,6 +6,7 @@ import { listenDatagram as listenDatagramWith } from "./runtime/_datagram.ts";
 import { listen as listenWith } from "./runtime/_listener.ts";
 import { accept4 as accept4With } from "./socket/accept.ts";
 import { openSocket as openSocketWith } from "./socket/open.ts";
+import { socketStats as socketStatsWith } from "./socket/stats.ts";
 import type {
   AcceptedSocket,
   DatagramOptions,
@@ -15,6 +16,7 @@ import type {
   ListenOptions,
   RawSocket,
   SocketOptions,
+  SocketStats,
 } from "./types.ts";
 
 /** What every runtime entry exports as functions; the entries differ only in how they load libc. */
@@ -87,6 +89,18 @@ export interface Api {
    */
   watchReadable(fd: number, onReadable: () => void): FdWatch;
   /**
+   * The accept queue of a listening TCP socket, from the kernel's TCP_INFO
+   * (Linux): `queued` connections wait for accept(2), `backlog` may — the
+   * Recv-Q and Send-Q `ss -lt` shows. Any listening fd will do, a
+   * group member of another process's too (one inherited, or passed over
+   * a Unix socket). `Listener.stats()` adds what the listener holds.
+   *
+   * @throws {RangeError} for an fd that is not a non-negative integer.
+   * @throws {TypeError} for an fd that is not a listening TCP socket.
+   * @throws {SocketError} when getsockopt fails (EBADF, ENOTSOCK).
+   */
+  socketStats(fd: number): SocketStats;
+  /**
    * The sockets this process inherited through socket activation (systemd's
    * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
    * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this
@@ -136,6 +150,7 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
       if (typeof onReadable !== "function") throw new TypeError("onReadable must be a function");
       return adapter.watchReadable(sys())(fd, onReadable);
     },
+    socketStats: (fd) => socketStatsWith(sys(), fd),
     inheritedSockets: () => activation.list(),
     notifyReady: () => activation.notifyReady(),
     sys,

@@ -49,11 +49,13 @@ export type {
   Family,
   InheritedSocket,
   Listener,
+  ListenerStats,
   ListenOptions,
   NetAddr,
   RawSocket,
   ReceiveManyOptions,
   ReceiveOptions,
   SocketOptions,
+  SocketStats,
   Transport,
 } from "./types.ts";

@@ -22,6 +22,8 @@ export const listenDatagram: Api["listenDatagram"] = api.listenDatagram;
 export const accept4: Api["accept4"] = api.accept4;
 /** {@inheritDoc Api.watchReadable} */
 export const watchReadable: Api["watchReadable"] = api.watchReadable;
+/** {@inheritDoc Api.socketStats} */
+export const socketStats: Api["socketStats"] = api.socketStats;
 /** {@inheritDoc Api.inheritedSockets} */
 export const inheritedSockets: Api["inheritedSockets"] = api.inheritedSockets;
 /** {@inheritDoc Api.notifyReady} */

@@ -18,6 +18,7 @@ import type {
   ListenOptions,
   RawSocket,
   SocketOptions,
+  SocketStats,
 } from "./types.ts";
 
 export * from "./_exports.ts";
@@ -86,6 +87,18 @@ export const accept4: (fd: number, flags?: number) => AcceptedSocket | null = ap
  * @throws {TypeError} when `onReadable` is not a function.
  */
 export const watchReadable: (fd: number, onReadable: () => void) => FdWatch = api.watchReadable;
+/**
+ * The accept queue of a listening TCP socket, from the kernel's TCP_INFO
+ * (Linux): `queued` connections wait for accept(2), `backlog` may — the
+ * Recv-Q and Send-Q `ss -lt` shows. Any listening fd will do, a group
+ * member of another process's too. `Listener.stats()` adds what the
+ * listener holds.
+ *
+ * @throws {RangeError} for an fd that is not a non-negative integer.
+ * @throws {TypeError} for an fd that is not a listening TCP socket.
+ * @throws {SocketError} when getsockopt fails (EBADF, ENOTSOCK).
+ */
+export const socketStats: (fd: number) => SocketStats = api.socketStats;
 /**
  * The sockets this process inherited through socket activation (systemd's
  * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds

@@ -52,6 +52,26 @@ export interface SocketOptions {
 }
 
 /** A configured, bound (and for TCP, listening) socket file descriptor. */
+/** A listening TCP socket's accept queue, from the kernel's TCP_INFO (Linux). */
+export interface SocketStats {
+  /** Connections that completed the handshake and wait for accept(2): `ss -lt`'s Recv-Q. */
+  readonly queued: number;
+  /** How many may wait: the listen(2) backlog, capped by net.core.somaxconn (`ss -lt`'s Send-Q). */
+  readonly backlog: number;
+}
+
+/** {@link SocketStats} of a {@link Listener}, counting what the listener itself holds. */
+export interface ListenerStats extends SocketStats {
+  /**
+   * Connections waiting for `accept()`: the kernel's queue plus those an
+   * engine took from it ahead of `accept()` calls (up to 128 for accept4
+   * and epoll; the runtime's acceptor takes them all).
+   */
+  readonly queued: number;
+  /** Connections handed out by `accept()` (or iteration) since `listen()`. */
+  readonly accepted: number;
+}
+
 export interface RawSocket extends Disposable {
   /** The file descriptor; -1 once closed or released. Non-blocking and close-on-exec. */
   readonly fd: number;
@@ -158,6 +178,8 @@ export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
   readonly fd: number;
   /** The accept engine in use: "native" (the runtime's acceptor), "accept4" (FFI) or "epoll" (FFI, no runtime socket). */
   readonly engine: Engine;
+  /** The accept queue now: the kernel's and the listener's own, and what was handed out (Linux). */
+  stats(): ListenerStats;
   /**
    * The next connection. After `close()` — including one that is waiting —
    * it rejects with a {@link ListenerClosedError}; a `for await` loop just ends.

@@ -4,7 +4,7 @@ import type { ResolvedSocketOptions } from "../socket/_options.ts";
 import { scratch } from "../socket/_scratch.ts";
 import { decodeSockaddr } from "../socket/_sockaddr.ts";
 import { errnoName, InheritedSocketError } from "../socket/errors.ts";
-import { socklen } from "../socket/sockopt.ts";
+import { getIntOption, socklen } from "../socket/sockopt.ts";
 import type { Family, InheritedSocket, NetAddr, Transport } from "../types.ts";
 import { parseFdName } from "./names.ts";
 import { sendNotify } from "./notify.ts";
@@ -64,12 +64,9 @@ function endpoint(addr: { hostname: string; port: number }): string {
   return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
 }
 
-/** An int socket option, or the `-errno` of getsockopt. */
-function intOption(sys: Sys, fd: number, name: number): number {
-  const { bytes, view } = scratch(sys).int;
-  const result = sys.getsockopt(fd, sys.platform.constants.SOL_SOCKET, name, bytes, socklen(sys, 4));
-  return result < 0 ? result : view.getInt32(0, sys.platform.littleEndian);
-}
+/** An int SOL_SOCKET option, or the `-errno` of getsockopt. */
+const intOption = (sys: Sys, fd: number, name: number): number =>
+  getIntOption(sys, fd, sys.platform.constants.SOL_SOCKET, name);
 
 /** Checks one inherited fd against its name; sets FD_CLOEXEC first, as sd_listen_fds does. */
 function inspect(sys: Sys, fd: number, name: string): Entry {

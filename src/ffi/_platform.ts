@@ -47,6 +47,13 @@ export interface Layouts {
    * `size` is the whole struct; `path` the room for the path and its NUL.
    */
   readonly sockaddrUn: { readonly size: number; readonly len?: Field; readonly family: Field; readonly path: Field };
+  /**
+   * `struct tcp_info` (Linux), the fields read on a listening socket: there
+   * `tcpi_unacked` is the accept queue's length and `tcpi_sacked` its limit
+   * (what `ss -lt` shows as Recv-Q and Send-Q). Undefined where TCP_INFO
+   * has another shape.
+   */
+  readonly tcpInfo?: { readonly size: number; readonly unacked: Field; readonly sacked: Field };
   /** `struct timeval`: seconds, then microseconds (a narrower tv_usec is followed by padding). */
   readonly timeval: { readonly size: number; readonly sec: Field; readonly usec: Field };
   /** Size of `struct sockaddr_storage`: room for any address a call may return. */
@@ -125,6 +132,8 @@ export interface Constants {
   readonly IPV6_V6ONLY: number;
   /** `TCP_NODELAY`: send small segments at once instead of coalescing them (Nagle off). */
   readonly TCP_NODELAY: number;
+  /** `TCP_INFO`: getsockopt at IPPROTO_TCP, a struct tcp_info (layouts.tcpInfo); Linux only here. */
+  readonly TCP_INFO?: number;
   /** `O_RDONLY`: open(2) for reading. */
   readonly O_RDONLY: number;
   /** `O_NONBLOCK`: the non-blocking file status flag (open(2), fcntl F_SETFL). */

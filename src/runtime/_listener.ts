@@ -2,10 +2,20 @@ import type { Inheritance } from "../activation/inherited.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { epollSet } from "../socket/_epoll.ts";
 import { acceptLoop } from "../socket/accept.ts";
-import { ListenerClosedError } from "../socket/errors.ts";
+import { check, ListenerClosedError } from "../socket/errors.ts";
 import { isInherited, localAddress, openSocket } from "../socket/open.ts";
 import { setIntOption } from "../socket/sockopt.ts";
-import type { Conn, Engine, Listener, ListenOptions, NetAddr, RawSocket } from "../types.ts";
+import { socketStats } from "../socket/stats.ts";
+import type {
+  Conn,
+  Engine,
+  Listener,
+  ListenerStats,
+  ListenOptions,
+  NetAddr,
+  RawSocket,
+  SocketStats,
+} from "../types.ts";
 import type { Acceptor, AcceptorSink, KnownAddresses, RuntimeAdapter } from "./_adapter.ts";
 import { connFromDriver } from "./_conn.ts";
 import { EpollDriver } from "./_epoll-driver.ts";
@@ -44,11 +54,14 @@ class QueueListener implements Listener {
   #draining = false;
   #acceptorClosed = false;
   #failure: Error | undefined;
+  readonly #kernelStats: () => SocketStats;
+  #accepted = 0;
 
-  constructor(raw: RawSocket, engine: Engine, start: (sink: AcceptorSink) => Acceptor) {
+  constructor(raw: RawSocket, engine: Engine, start: (sink: AcceptorSink) => Acceptor, kernelStats: () => SocketStats) {
     this.addr = raw.localAddr;
     this.fd = raw.fd;
     this.engine = engine;
+    this.#kernelStats = kernelStats;
     this.#acceptor = start({
       conn: (conn) => this.#deliver(conn),
       failed: (error) => {
@@ -65,6 +78,7 @@ class QueueListener implements Listener {
     }
     const waiter = this.#waiters.shift();
     if (waiter) {
+      this.#accepted++;
       waiter.resolve(conn);
       return;
     }
@@ -77,6 +91,7 @@ class QueueListener implements Listener {
   accept(): Promise<Conn> {
     const next = this.#queue.shift();
     if (next) {
+      this.#accepted++;
       if (this.#draining) {
         if (this.#queue.length === 0) this.#closed = true;
       } else if (this.#queue.length < MAX_QUEUED) this.#acceptor.resume();
@@ -85,6 +100,13 @@ class QueueListener implements Listener {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(new ListenerClosedError(this.addr));
     return new Promise<Conn>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  stats(): ListenerStats {
+    // Once the fd is closed its number may belong to another socket: nothing to read.
+    if (this.#acceptorClosed) throw new ListenerClosedError(this.addr);
+    const kernel = this.#kernelStats();
+    return { queued: kernel.queued + this.#queue.length, backlog: kernel.backlog, accepted: this.#accepted };
   }
 
   /** Yields connections until close(). */
@@ -252,21 +274,33 @@ export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions
   const inherited = isInherited(raw);
   let listener: QueueListener;
   try {
-    listener = new QueueListener(raw, engine, (sink) => {
-      if (engine === "accept4")
-        return accept4Acceptor(sys, adapter, raw, sink, (fd, known) => adapter.adopt(fd, known), inherited);
-      if (engine === "epoll") {
-        return accept4Acceptor(sys, adapter, raw, sink, epollAdopt(sys, adapter, raw.fd), inherited);
-      }
-      const localAddr = connectionLocalAddr(raw);
-      const fd = raw.release();
-      try {
-        return adapter.serveNative(fd, sink, localAddr);
-      } catch (error) {
-        sys.close(fd);
-        throw error;
-      }
-    });
+    const listenFd = raw.fd;
+    listener = new QueueListener(
+      raw,
+      engine,
+      (sink) => {
+        if (engine === "accept4")
+          return accept4Acceptor(sys, adapter, raw, sink, (fd, known) => adapter.adopt(fd, known), inherited);
+        if (engine === "epoll") {
+          return accept4Acceptor(sys, adapter, raw, sink, epollAdopt(sys, adapter, raw.fd), inherited);
+        }
+        const localAddr = connectionLocalAddr(raw);
+        // The runtimes listen(2) again on the fd with a backlog of their own
+        // (Node's and Bun's 511), which would undo the one asked for (or the
+        // one an inherited socket's owner chose): it is put back after.
+        const backlog = socketStats(sys, listenFd).backlog;
+        const fd = raw.release();
+        try {
+          const acceptor = adapter.serveNative(fd, sink, localAddr);
+          if (socketStats(sys, fd).backlog !== backlog) check(sys, sys.listen(fd, backlog), "listen");
+          return acceptor;
+        } catch (error) {
+          sys.close(fd);
+          throw error;
+        }
+      },
+      () => socketStats(sys, listenFd),
+    );
   } catch (error) {
     raw.close();
     throw error;

@@ -16,6 +16,13 @@ export function setIntOption(
   check(sys, sys.setsockopt(fd, level, name, bytes, 4), "setsockopt", details);
 }
 
+/** An int socket option, or the `-errno` of getsockopt. */
+export function getIntOption(sys: Sys, fd: number, level: number, name: number): number {
+  const { bytes, view } = scratch(sys).int;
+  const result = sys.getsockopt(fd, level, name, bytes, socklen(sys, 4));
+  return result < 0 ? result : view.getInt32(0, sys.platform.littleEndian);
+}
+
 /** The shared socklen_t in/out parameter, set to `value`. */
 export function socklen(sys: Sys, value: number): Uint8Array {
   const { bytes, view } = scratch(sys).socklen;

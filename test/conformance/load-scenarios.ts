@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import type { Engine } from "../../src/node.ts";
+import type { Conn, Engine } from "../../src/node.ts";
 import type { Scenario } from "./_scenario.ts";
 import { openFds, startChild, tcpSocketsLeft } from "./_util.ts";
 
@@ -62,6 +62,36 @@ export function loadScenarios(option?: Engine): Scenario[] {
   const engine = option ?? "default";
   const scenario = (name: string, run: Scenario["run"]): Scenario => ({ name: `[${engine}] ${name}`, run });
   return [
+    scenario(
+      "stats(): connections waiting for accept(), kernel's and the listener's own, and those handed out",
+      async (ctx) => {
+        const listener = ctx.lib.listen({ hostname: "127.0.0.1", port: 0, engine: option, backlog: 64 });
+        const clients: Socket[] = [];
+        const conns: Conn[] = [];
+        try {
+          const backlog = Math.min(64, Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8")));
+          assert.deepEqual(listener.stats(), { queued: 0, backlog, accepted: 0 });
+          for (let i = 0; i < 10; i++) {
+            clients.push(
+              await new Promise<Socket>((resolve, reject) => {
+                const client = connect(listener.addr.port, "127.0.0.1", () => resolve(client));
+                client.once("error", reject);
+              }),
+            );
+          }
+          // The engines move connections from the kernel's queue to their own: the sum stays.
+          assert.deepEqual(listener.stats(), { queued: 10, backlog, accepted: 0 });
+          for (let k = 0; k < 4; k++) conns.push(await listener.accept());
+          assert.deepEqual(listener.stats(), { queued: 6, backlog, accepted: 4 });
+          listener.close();
+          assert.throws(() => listener.stats(), ctx.lib.ListenerClosedError);
+        } finally {
+          for (const client of clients) client.destroy();
+          for (const conn of conns) conn.close();
+          listener.close();
+        }
+      },
+    ),
     scenario(
       "setNoDelay() sets TCP_NODELAY as getsockopt reads it; epoll connections start with it on",
       async (ctx) => {

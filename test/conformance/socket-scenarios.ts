@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { assertSpread, expectSocketError, withoutFdLeak } from "./_assert.ts";
 import type { Scenario } from "./_scenario.ts";
 import { httpBody, spread, startChild } from "./_util.ts";
@@ -8,6 +9,40 @@ const NOBODY = 65534;
 
 /** openSocket and the raw syscalls: one process, several, another user. */
 export const socketScenarios: readonly Scenario[] = [
+  {
+    name: "socketStats(): n connections waiting, then n − k after k accepts; the backlog asked for, capped by somaxconn",
+    async run(ctx) {
+      const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
+      const socket = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0, backlog: 64 });
+      const clients: Socket[] = [];
+      try {
+        assert.deepEqual(ctx.lib.socketStats(socket.fd), { queued: 0, backlog: Math.min(64, somaxconn) });
+        for (let i = 0; i < 10; i++) {
+          clients.push(
+            await new Promise<Socket>((resolve, reject) => {
+              const client = connect(socket.localAddr.port, "127.0.0.1", () => resolve(client));
+              client.once("error", reject);
+            }),
+          );
+        }
+        assert.equal(ctx.lib.socketStats(socket.fd).queued, 10);
+        const sys = ctx.lib.sys();
+        for (let k = 0; k < 4; k++) sys.close((ctx.lib.accept4(socket.fd) as { fd: number }).fd);
+        assert.deepEqual(ctx.lib.socketStats(socket.fd), { queued: 6, backlog: Math.min(64, somaxconn) });
+        const large = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0, backlog: somaxconn + 1000 });
+        assert.equal(ctx.lib.socketStats(large.fd).backlog, somaxconn, "capped by net.core.somaxconn");
+        large.close();
+        const udp = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+        assert.throws(() => ctx.lib.socketStats(udp.fd), TypeError);
+        udp.close();
+        assert.throws(() => ctx.lib.socketStats(-1), RangeError);
+        expectSocketError(ctx, () => ctx.lib.socketStats(socket.fd + 1000), "EBADF");
+      } finally {
+        for (const client of clients) client.destroy();
+        socket.close();
+      }
+    },
+  },
   {
     name: "four TCP sockets share one port in one process",
     run(ctx) {

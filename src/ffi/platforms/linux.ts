@@ -28,6 +28,7 @@ const constants: Constants = {
   IPPROTO_IPV6: 41,
   IPV6_V6ONLY: 26,
   TCP_NODELAY: 1,
+  TCP_INFO: 11,
   O_RDONLY: 0,
   O_NONBLOCK: 0x800,
   O_CLOEXEC: 0x80000,
@@ -81,6 +82,8 @@ const commonLayouts: Omit<Layouts, "epollEvent"> = {
     scopeId: { offset: 24, size: 4 },
   },
   sockaddrUn: { size: 110, family: { offset: 0, size: 2 }, path: { offset: 2, size: 108 } },
+  // The kernel copies min(its size, ours): the 104 bytes every kernel since 4.x fills hold both fields.
+  tcpInfo: { size: 104, unacked: { offset: 24, size: 4 }, sacked: { offset: 28, size: 4 } },
   timeval: { size: 16, sec: { offset: 0, size: 8 }, usec: { offset: 8, size: 8 } },
   sockaddrStorage: 128,
   socklen: 4,
