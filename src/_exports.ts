@@ -28,6 +28,7 @@ export {
 export type {
   GroupAddress,
   ReloadResult,
+  SlotSocket,
   SuperviseOptions,
   Supervisor,
   SupervisorEvent,

@@ -97,9 +97,17 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       const status = runSync(id, ["status", name]);
       expect(status.status, status.stderr).toBe(0);
       expect(status.stdout).toMatch(/generation 1, 2 workers/);
-      expect(status.stdout).toMatch(/^0\s+\d+\s+1\s+\w+\s+ready/m);
-      const json = JSON.parse(runSync(id, ["status", name, "--json"]).stdout) as { workers: unknown[] };
+      // Each slot's accept queue, as ss -lt shows it: nothing waiting, the default backlog (capped by somaxconn).
+      expect(status.stdout).toMatch(/^0\s+\d+\s+1\s+\w+\s+ready\s+\S+\s+0\s+0\/\d+$/m);
+      const json = JSON.parse(runSync(id, ["status", name, "--json"]).stdout) as {
+        workers: { sockets: { addr: { port: number }; queued: number; backlog: number }[] }[];
+      };
       expect(json.workers).toHaveLength(2);
+      for (const worker of json.workers) {
+        expect(worker.sockets).toHaveLength(1);
+        expect(worker.sockets[0]?.queued).toBe(0);
+        expect(worker.sockets[0]?.backlog).toBeGreaterThan(0);
+      }
       const reload = runSync(id, ["reload", name]);
       expect(reload.stdout).toContain("reloaded: generation 2");
       expect(runSync(id, ["scale", "3", name]).status).toBe(0);

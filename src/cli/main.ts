@@ -60,7 +60,7 @@ function formatUptime(ms: number): string {
 /** The `reuseport status` table. */
 export function formatStatus(name: string, generation: number, slots: number, workers: readonly WorkerInfo[]): string {
   const rows = [
-    ["slot", "pid", "gen", "runtime", "state", "uptime", "restarts"],
+    ["slot", "pid", "gen", "runtime", "state", "uptime", "restarts", "queue"],
     ...workers.map((w) => [
       String(w.slot),
       String(w.pid),
@@ -69,6 +69,8 @@ export function formatStatus(name: string, generation: number, slots: number, wo
       w.crashLooping ? `${w.state} (crash loop)` : w.state,
       formatUptime(w.uptimeMs),
       String(w.restarts),
+      // Waiting connections and the limit per socket of the slot, as ss -lt shows them; UDP has none.
+      (w.sockets ?? []).map((s) => (s.queued === undefined ? "-" : `${s.queued}/${s.backlog}`)).join(" "),
     ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];

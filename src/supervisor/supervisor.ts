@@ -2,6 +2,7 @@ import { formatFdName } from "../activation/names.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { setTimeoutOption } from "../socket/sockopt.ts";
+import { socketStats } from "../socket/stats.ts";
 import type { InheritedSocket, NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
@@ -17,6 +18,7 @@ import { RestartTracker } from "./_restarts.ts";
 import type {
   GroupAddress,
   ReloadResult,
+  SlotSocket,
   SuperviseOptions,
   Supervisor,
   SupervisorEvent,
@@ -468,8 +470,19 @@ class GroupSupervisor implements Supervisor {
         uptimeMs: now - w.startedAt,
         restarts: w.slot.restarts,
         crashLooping: w.slot.crashLooping,
+        sockets: w.slot.sockets.map((socket) => this.#socketInfo(socket)),
       }))
       .sort((a, b) => a.slot - b.slot || a.generation - b.generation);
+  }
+
+  /** A slot socket with its accept queue; a socket whose queue cannot be read is listed without one. */
+  #socketInfo(socket: RawSocket): SlotSocket {
+    if (socket.transport !== "tcp" || socket.fd < 0) return { addr: socket.localAddr };
+    try {
+      return { addr: socket.localAddr, ...socketStats(this.#deps.sys(), socket.fd) };
+    } catch {
+      return { addr: socket.localAddr };
+    }
   }
 
   #serialized<T>(operation: () => Promise<T>): Promise<T> {

@@ -117,6 +117,17 @@ export interface WorkerInfo {
   readonly restarts: number;
   /** True while the slot fails too often to be trusted (see `crashLoopFailures`). */
   readonly crashLooping: boolean;
+  /** The slot's sockets, each with its accept queue where the kernel reports one (TCP on Linux). */
+  readonly sockets: readonly SlotSocket[];
+}
+
+/** One socket of a worker's slot, as `reuseport status` shows it. */
+export interface SlotSocket {
+  readonly addr: NetAddr;
+  /** Connections waiting for accept(2) on this socket (TCP_INFO); absent for UDP. */
+  readonly queued?: number;
+  /** The accept queue's limit; absent for UDP. */
+  readonly backlog?: number;
 }
 
 /** How a worker ended. */

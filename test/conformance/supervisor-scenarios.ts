@@ -159,6 +159,14 @@ export const supervisorScenarios: readonly Scenario[] = [
       workers.every((w) => w.state === "ready" && w.generation === 1),
       JSON.stringify(workers),
     );
+    // Each slot's own socket, its accept queue empty and its backlog the kernel's cap at most.
+    for (const worker of workers) {
+      assert.equal(worker.sockets.length, 1);
+      const [socket] = worker.sockets;
+      assert.equal(socket?.addr.port, port);
+      assert.equal(socket?.queued, 0, JSON.stringify(socket));
+      assert.ok((socket?.backlog ?? 0) > 0, JSON.stringify(socket));
+    }
     const client = load(context.host, port);
     await client.started;
     await new Promise((resolve) => setTimeout(resolve, 500));
