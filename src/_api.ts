@@ -11,6 +11,7 @@ import type {
   AcceptedSocket,
   DatagramOptions,
   DatagramSocket,
+  DatagramSocketStats,
   InheritedSocket,
   Listener,
   ListenOptions,
@@ -89,17 +90,18 @@ export interface Api {
    */
   watchReadable(fd: number, onReadable: () => void): FdWatch;
   /**
-   * The accept queue of a listening TCP socket, from the kernel's TCP_INFO
-   * (Linux): `queued` connections wait for accept(2), `backlog` may — the
-   * Recv-Q and Send-Q `ss -lt` shows. Any listening fd will do, a
-   * group member of another process's too (one inherited, or passed over
-   * a Unix socket). `Listener.stats()` adds what the listener holds.
+   * A socket's queue as the kernel reports it (Linux). A listening TCP
+   * socket: its accept queue from TCP_INFO — `queued` connections wait for
+   * accept(2), `backlog` may (the Recv-Q and Send-Q `ss -lt` shows). A UDP
+   * socket: `queuedBytes` waiting and `drops` since it opened, from
+   * /proc/net/udp. Any fd will do, a group member inherited from another
+   * process too. `Listener.stats()` adds what the listener holds.
    *
    * @throws {RangeError} for an fd that is not a non-negative integer.
-   * @throws {TypeError} for an fd that is not a listening TCP socket.
+   * @throws {TypeError} for a TCP socket that is not listening, or a socket of another type.
    * @throws {SocketError} when getsockopt fails (EBADF, ENOTSOCK).
    */
-  socketStats(fd: number): SocketStats;
+  socketStats(fd: number): SocketStats | DatagramSocketStats;
   /**
    * The sockets this process inherited through socket activation (systemd's
    * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds

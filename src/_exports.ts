@@ -45,6 +45,7 @@ export type {
   Datagram,
   DatagramOptions,
   DatagramSocket,
+  DatagramSocketStats,
   DatagramTarget,
   Engine,
   Family,

@@ -54,14 +54,26 @@ export interface SocketOptions {
 /** A configured, bound (and for TCP, listening) socket file descriptor. */
 /** A listening TCP socket's accept queue, from the kernel's TCP_INFO (Linux). */
 export interface SocketStats {
+  readonly transport: "tcp";
   /** Connections that completed the handshake and wait for accept(2): `ss -lt`'s Recv-Q. */
   readonly queued: number;
   /** How many may wait: the listen(2) backlog, capped by net.core.somaxconn (`ss -lt`'s Send-Q). */
   readonly backlog: number;
 }
 
-/** {@link SocketStats} of a {@link Listener}, counting what the listener itself holds. */
-export interface ListenerStats extends SocketStats {
+/** A UDP socket's receive queue, from /proc/net/udp (or udp6) for the socket's inode (Linux). */
+export interface DatagramSocketStats {
+  readonly transport: "udp";
+  /** Bytes of datagrams waiting to be read, as the kernel counts them (with its overhead): `ss -lu`'s Recv-Q. */
+  readonly queuedBytes: number;
+  /** Datagrams the kernel dropped on this socket since it opened, most for a full receive buffer. */
+  readonly drops: number;
+}
+
+/** A {@link Listener}'s accept queue, counting what the listener itself holds. */
+export interface ListenerStats {
+  /** How many may wait in the kernel: the listen(2) backlog, capped by net.core.somaxconn. */
+  readonly backlog: number;
   /**
    * Connections waiting for `accept()`: the kernel's queue plus those an
    * engine took from it ahead of `accept()` calls (up to 128 for accept4

@@ -70,7 +70,11 @@ export function formatStatus(name: string, generation: number, slots: number, wo
       formatUptime(w.uptimeMs),
       String(w.restarts),
       // Waiting connections and the limit per socket of the slot, as ss -lt shows them; UDP has none.
-      (w.sockets ?? []).map((s) => (s.queued === undefined ? "-" : `${s.queued}/${s.backlog}`)).join(" "),
+      (w.sockets ?? [])
+        .map((s) =>
+          s.queued !== undefined ? `${s.queued}/${s.backlog}` : s.queuedBytes !== undefined ? `${s.queuedBytes}B` : "-",
+        )
+        .join(" "),
     ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];

@@ -54,6 +54,8 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   open: { params: ["buf", "i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count)
   read: { params: ["i32", "buf", "usize"], result: "isize" },
+  // ssize_t readlink(const char *path, char *buf, size_t size)
+  readlink: { params: ["buf", "buf", "usize"], result: "isize" },
   // ssize_t write(int fd, const void *buf, size_t count)
   write: { params: ["i32", "buf", "usize"], result: "isize" },
   // int getrlimit(int resource, struct rlimit *rlim)

@@ -53,6 +53,8 @@ export interface Sys {
   open(path: Uint8Array, flags: number): number;
   /** read(2): up to `count` bytes into `buf`; 0 at end of file. */
   read(fd: number, buf: Uint8Array, count: number): number;
+  /** readlink(2): the target of the NUL-terminated `path`, up to `count` bytes into `buf` (no NUL added). */
+  readlink(path: Uint8Array, buf: Uint8Array, count: number): number;
   /** write(2): up to `count` bytes from `buf`; returns how many were written. */
   write(fd: number, buf: Uint8Array, count: number): number;
   /** `limit` is a struct rlimit (layouts.rlimit). */
@@ -160,6 +162,7 @@ export function errnoReturning(
     geteuid: () => settle(c.geteuid()),
     open: (path, flags) => settle(c.open(path, flags)),
     read: (fd, buf, count) => settle(c.read(fd, buf, size(count))),
+    readlink: (path, buf, count) => settle(c.readlink(path, buf, size(count))),
     write: (fd, buf, count) => settle(c.write(fd, buf, size(count))),
     getrlimit: (resource, limit) => settle(c.getrlimit(resource, limit)),
     eventfd: eventfd && ((initial, flags) => settle(eventfd(initial, flags))),
@@ -194,6 +197,7 @@ type RequiredSymbol =
   | "geteuid"
   | "open"
   | "read"
+  | "readlink"
   | "write"
   | "getrlimit"
   | "recvfrom"

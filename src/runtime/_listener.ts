@@ -5,7 +5,7 @@ import { acceptLoop } from "../socket/accept.ts";
 import { check, ListenerClosedError } from "../socket/errors.ts";
 import { isInherited, localAddress, openSocket } from "../socket/open.ts";
 import { setIntOption } from "../socket/sockopt.ts";
-import { socketStats } from "../socket/stats.ts";
+import { listenerStats } from "../socket/stats.ts";
 import type {
   Conn,
   Engine,
@@ -288,18 +288,18 @@ export function listen(sys: Sys, adapter: RuntimeAdapter, options: ListenOptions
         // The runtimes listen(2) again on the fd with a backlog of their own
         // (Node's and Bun's 511), which would undo the one asked for (or the
         // one an inherited socket's owner chose): it is put back after.
-        const backlog = socketStats(sys, listenFd).backlog;
+        const backlog = listenerStats(sys, listenFd).backlog;
         const fd = raw.release();
         try {
           const acceptor = adapter.serveNative(fd, sink, localAddr);
-          if (socketStats(sys, fd).backlog !== backlog) check(sys, sys.listen(fd, backlog), "listen");
+          if (listenerStats(sys, fd).backlog !== backlog) check(sys, sys.listen(fd, backlog), "listen");
           return acceptor;
         } catch (error) {
           sys.close(fd);
           throw error;
         }
       },
-      () => socketStats(sys, listenFd),
+      () => listenerStats(sys, listenFd),
     );
   } catch (error) {
     raw.close();

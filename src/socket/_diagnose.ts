@@ -1,39 +1,7 @@
 import type { Sys } from "../ffi/sys.ts";
 import type { ResolvedSocketOptions } from "./_options.ts";
-import { type AddressInUseReason, errnoName, type SocketErrorDetails } from "./errors.ts";
-
-const MAX_TABLE_BYTES = 8 << 20;
-
-/**
- * Reads a whole /proc file through libc, so it needs no runtime file
- * permission (Deno's --allow-read) beyond the FFI the library already uses.
- */
-function readProcFile(sys: Sys, path: string): string | undefined {
-  const { O_RDONLY, O_CLOEXEC } = sys.platform.constants;
-  const fd = sys.open(new TextEncoder().encode(`${path}\0`), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return undefined;
-  try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const chunk = new Uint8Array(64 * 1024);
-    while (total < MAX_TABLE_BYTES) {
-      const n = sys.read(fd, chunk, chunk.length);
-      if (n < 0 && errnoName(sys, -n) === "EINTR") continue;
-      if (n <= 0) break;
-      chunks.push(chunk.slice(0, n));
-      total += n;
-    }
-    const all = new Uint8Array(total);
-    let offset = 0;
-    for (const piece of chunks) {
-      all.set(piece, offset);
-      offset += piece.length;
-    }
-    return new TextDecoder().decode(all);
-  } finally {
-    sys.close(fd);
-  }
-}
+import { readProcFile } from "./_proc.ts";
+import type { AddressInUseReason, SocketErrorDetails } from "./errors.ts";
 
 /** uids of the sockets of this transport that are bound to `port` (from /proc/net). */
 export function portOwners(sys: Sys, transport: "tcp" | "udp", port: number): number[] {

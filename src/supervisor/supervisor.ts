@@ -477,9 +477,10 @@ class GroupSupervisor implements Supervisor {
 
   /** A slot socket with its accept queue; a socket whose queue cannot be read is listed without one. */
   #socketInfo(socket: RawSocket): SlotSocket {
-    if (socket.transport !== "tcp" || socket.fd < 0) return { addr: socket.localAddr };
+    if (socket.fd < 0) return { addr: socket.localAddr };
     try {
-      return { addr: socket.localAddr, ...socketStats(this.#deps.sys(), socket.fd) };
+      const { transport: _, ...stats } = socketStats(this.#deps.sys(), socket.fd);
+      return { addr: socket.localAddr, ...stats };
     } catch {
       return { addr: socket.localAddr };
     }

@@ -124,10 +124,14 @@ export interface WorkerInfo {
 /** One socket of a worker's slot, as `reuseport status` shows it. */
 export interface SlotSocket {
   readonly addr: NetAddr;
-  /** Connections waiting for accept(2) on this socket (TCP_INFO); absent for UDP. */
+  /** TCP: connections waiting for accept(2) on this socket (TCP_INFO). */
   readonly queued?: number;
-  /** The accept queue's limit; absent for UDP. */
+  /** TCP: the accept queue's limit. */
   readonly backlog?: number;
+  /** UDP: bytes of datagrams waiting to be read. */
+  readonly queuedBytes?: number;
+  /** UDP: datagrams the kernel dropped on this socket. */
+  readonly drops?: number;
 }
 
 /** How a worker ended. */

@@ -323,6 +323,34 @@ export const datagramScenarios: Scenario[] = [
     },
   },
   {
+    name: "udp: socketStats() gives the bytes waiting unread and the datagrams the kernel dropped",
+    async run(ctx) {
+      // openSocket() reads nothing, so what arrives stays in the kernel's queue.
+      const socket = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+      const peer = client(ctx);
+      try {
+        const sys = ctx.lib.sys();
+        const c = sys.platform.constants;
+        const int = new Uint8Array(4);
+        new DataView(int.buffer).setInt32(0, 4096, sys.platform.littleEndian);
+        // The kernel doubles it, to 8 KiB: room for a few 1,000-byte datagrams and their overhead.
+        assert.equal(sys.setsockopt(socket.fd, c.SOL_SOCKET, c.SO_RCVBUF, int, 4), 0);
+        assert.deepEqual(ctx.lib.socketStats(socket.fd), { transport: "udp", queuedBytes: 0, drops: 0 });
+        await peer.send(new Uint8Array(1000), socket.localAddr);
+        const one = ctx.lib.socketStats(socket.fd) as { queuedBytes: number; drops: number };
+        assert.ok(one.queuedBytes >= 1000, JSON.stringify(one));
+        assert.equal(one.drops, 0);
+        await peer.sendMany(Array.from({ length: 50 }, () => [new Uint8Array(1000), socket.localAddr] as const));
+        const full = ctx.lib.socketStats(socket.fd) as { queuedBytes: number; drops: number };
+        assert.ok(full.drops > 0 && full.drops < 51, JSON.stringify(full));
+        assert.ok(full.queuedBytes <= 2 * 8192, JSON.stringify(full));
+      } finally {
+        peer.close();
+        socket.close();
+      }
+    },
+  },
+  {
     name: "udp: sendMany() goes on past a datagram the kernel refuses, and the SendManyError lists it",
     async run(ctx) {
       const server = ctx.lib.listenDatagram({ hostname: "127.0.0.1", port: 0 });
