@@ -6,7 +6,7 @@ import { listenDatagram as listenDatagramWith } from "./runtime/_datagram.ts";
 import { listen as listenWith } from "./runtime/_listener.ts";
 import { accept4 as accept4With } from "./socket/accept.ts";
 import { openSocket as openSocketWith } from "./socket/open.ts";
-import { socketStats as socketStatsWith } from "./socket/stats.ts";
+import { listenOverflows as listenOverflowsWith, socketStats as socketStatsWith } from "./socket/stats.ts";
 import type {
   AcceptedSocket,
   DatagramOptions,
@@ -103,6 +103,13 @@ export interface Api {
    */
   socketStats(fd: number): SocketStats | DatagramSocketStats;
   /**
+   * Connections the kernel turned away at a full accept queue, for this
+   * network namespace since boot, every socket together: TcpExt
+   * ListenOverflows and ListenDrops from /proc/net/netstat (what
+   * `netstat -s` prints). Read through libc. Linux.
+   */
+  listenOverflows(): { readonly overflows: number; readonly drops: number };
+  /**
    * The sockets this process inherited through socket activation (systemd's
    * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
    * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this
@@ -153,6 +160,7 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
       return adapter.watchReadable(sys())(fd, onReadable);
     },
     socketStats: (fd) => socketStatsWith(sys(), fd),
+    listenOverflows: () => listenOverflowsWith(sys()),
     inheritedSockets: () => activation.list(),
     notifyReady: () => activation.notifyReady(),
     sys,

@@ -24,6 +24,8 @@ export const accept4: Api["accept4"] = api.accept4;
 export const watchReadable: Api["watchReadable"] = api.watchReadable;
 /** {@inheritDoc Api.socketStats} */
 export const socketStats: Api["socketStats"] = api.socketStats;
+/** {@inheritDoc Api.listenOverflows} */
+export const listenOverflows: Api["listenOverflows"] = api.listenOverflows;
 /** {@inheritDoc Api.inheritedSockets} */
 export const inheritedSockets: Api["inheritedSockets"] = api.inheritedSockets;
 /** {@inheritDoc Api.notifyReady} */

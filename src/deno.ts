@@ -102,6 +102,13 @@ export const watchReadable: (fd: number, onReadable: () => void) => FdWatch = ap
  */
 export const socketStats: (fd: number) => SocketStats | DatagramSocketStats = api.socketStats;
 /**
+ * Connections the kernel turned away at a full accept queue, for this
+ * network namespace since boot, every socket together: TcpExt
+ * ListenOverflows and ListenDrops from /proc/net/netstat (what
+ * `netstat -s` prints). Read through libc. Linux.
+ */
+export const listenOverflows: () => { readonly overflows: number; readonly drops: number } = api.listenOverflows;
+/**
  * The sockets this process inherited through socket activation (systemd's
  * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
  * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this

@@ -51,9 +51,9 @@ export interface SocketOptions {
   readonly ipv6Only?: boolean;
 }
 
-/** A configured, bound (and for TCP, listening) socket file descriptor. */
 /** A listening TCP socket's accept queue, from the kernel's TCP_INFO (Linux). */
 export interface SocketStats {
+  /** Always "tcp": these are a TCP listener's. */
   readonly transport: "tcp";
   /** Connections that completed the handshake and wait for accept(2): `ss -lt`'s Recv-Q. */
   readonly queued: number;
@@ -63,6 +63,7 @@ export interface SocketStats {
 
 /** A UDP socket's receive queue, from /proc/net/udp (or udp6) for the socket's inode (Linux). */
 export interface DatagramSocketStats {
+  /** Always "udp": these are a UDP socket's. */
   readonly transport: "udp";
   /** Bytes of datagrams waiting to be read, as the kernel counts them (with its overhead): `ss -lu`'s Recv-Q. */
   readonly queuedBytes: number;
@@ -84,6 +85,7 @@ export interface ListenerStats {
   readonly accepted: number;
 }
 
+/** A configured, bound (and for TCP, listening) socket file descriptor. */
 export interface RawSocket extends Disposable {
   /** The file descriptor; -1 once closed or released. Non-blocking and close-on-exec. */
   readonly fd: number;

@@ -65,3 +65,24 @@ function datagramStats(sys: Sys, fd: number): DatagramSocketStats {
   }
   throw new Error(`socket inode ${inode} (fd ${fd}) is in neither /proc/net/udp nor /proc/net/udp6`);
 }
+
+/**
+ * The host's count of connections the kernel turned away at a full accept
+ * queue, from /proc/net/netstat (TcpExt ListenOverflows and ListenDrops):
+ * for this network namespace, since boot, every socket together. ss and
+ * netstat -s print the same; a rising `overflows` means some listener's
+ * backlog is too small or its process too slow.
+ */
+export function listenOverflows(sys: Sys): { readonly overflows: number; readonly drops: number } {
+  const lines = (readProcFile(sys, "/proc/net/netstat") ?? "").split("\n");
+  // Each section is a line of names and a line of values, both led by "TcpExt:".
+  const at = lines.findIndex((line) => line.startsWith("TcpExt:"));
+  const names = lines[at]?.split(/\s+/) ?? [];
+  const values = lines[at + 1]?.split(/\s+/) ?? [];
+  const read = (name: string): number => {
+    const index = names.indexOf(name);
+    if (at === -1 || index === -1) throw new Error(`/proc/net/netstat has no TcpExt ${name}`);
+    return Number(values[index]);
+  };
+  return { overflows: read("ListenOverflows"), drops: read("ListenDrops") };
+}

@@ -123,6 +123,7 @@ export interface WorkerInfo {
 
 /** One socket of a worker's slot, as `reuseport status` shows it. */
 export interface SlotSocket {
+  /** The address the socket is bound to. */
   readonly addr: NetAddr;
   /** TCP: connections waiting for accept(2) on this socket (TCP_INFO). */
   readonly queued?: number;

@@ -10,6 +10,33 @@ const NOBODY = 65534;
 /** openSocket and the raw syscalls: one process, several, another user. */
 export const socketScenarios: readonly Scenario[] = [
   {
+    name: "listenOverflows(): connections turned away at a full accept queue raise the host's count",
+    async run(ctx) {
+      const before = ctx.lib.listenOverflows();
+      assert.ok(before.overflows >= 0 && before.drops >= before.overflows, JSON.stringify(before));
+      // Room for 2 (backlog + 1) and nobody accepting: the kernel turns the rest away and retries them later.
+      const socket = ctx.lib.openSocket({ hostname: "127.0.0.1", port: 0, backlog: 1 });
+      const clients = Array.from({ length: 8 }, () => {
+        const client = connect(socket.localAddr.port, "127.0.0.1");
+        client.on("error", () => {});
+        return client;
+      });
+      try {
+        let after = before;
+        for (let i = 0; i < 50 && after.overflows === before.overflows; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          after = ctx.lib.listenOverflows();
+        }
+        assert.ok(after.overflows > before.overflows, `${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+        assert.ok(after.drops > before.drops);
+        assert.equal((ctx.lib.socketStats(socket.fd) as { queued: number }).queued, 2);
+      } finally {
+        for (const client of clients) client.destroy();
+        socket.close();
+      }
+    },
+  },
+  {
     name: "socketStats(): n connections waiting, then n − k after k accepts; the backlog asked for, capped by somaxconn",
     async run(ctx) {
       const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
