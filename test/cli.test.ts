@@ -108,6 +108,22 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
         expect(worker.sockets[0]?.queued).toBe(0);
         expect(worker.sockets[0]?.backlog).toBeGreaterThan(0);
       }
+      // The same in Prometheus's text format: every line a comment or a sample, a queue per slot.
+      const prometheus = runSync(id, ["status", name, "--prometheus"]);
+      expect(prometheus.status, prometheus.stderr).toBe(0);
+      for (const line of prometheus.stdout.trimEnd().split("\n")) {
+        expect(line).toMatch(/^(# (HELP|TYPE) reuseport_\w+ .+|reuseport_\w+\{(\w+="[^"]*",?)+\} -?\d+(\.\d+)?)$/);
+      }
+      for (const slot of [0, 1]) {
+        expect(prometheus.stdout).toMatch(
+          new RegExp(
+            `^reuseport_socket_queued\\{name="${name}",slot="${slot}",address="tcp 127\\.0\\.0\\.1:\\d+"\\} 0$`,
+            "m",
+          ),
+        );
+      }
+      expect(prometheus.stdout).toMatch(/^# TYPE reuseport_slot_restarts_total counter$/m);
+      expect(runSync(id, ["reload", name, "--prometheus"]).status).toBe(2);
       const reload = runSync(id, ["reload", name]);
       expect(reload.stdout).toContain("reloaded: generation 2");
       expect(runSync(id, ["scale", "3", name]).status).toBe(0);

@@ -3,7 +3,9 @@ export const MAIN_HELP = `reuseport: many worker processes on one port, with SO_
 
 Usage:
   reuseport run [options] <app> [app args...]   start a supervisor and its workers
-  reuseport status [name] [--json]              list a running supervisor's workers
+  reuseport status [name] [--json|--prometheus] list a running supervisor's workers (and
+                                                their sockets' queues), as a table, JSON or
+                                                Prometheus text
   reuseport reload [name]                       start a new generation, then stop the old one
   reuseport scale <n> [name]                    change the number of workers
   reuseport stop [name]                         stop gracefully

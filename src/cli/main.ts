@@ -2,6 +2,7 @@ import type { ProcessHost } from "../supervisor/_host.ts";
 import type { SuperviseOptions, Supervisor, SupervisorEvent, WorkerInfo } from "../supervisor/types.ts";
 import { parseRun, UsageError } from "./_args.ts";
 import { MAIN_HELP, RUN_HELP } from "./_help.ts";
+import { formatPrometheus } from "./_prometheus.ts";
 
 /** What the command needs: a way to start a supervisor, and the runtime. */
 export interface CliDeps {
@@ -145,7 +146,9 @@ async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
 async function control(verb: string, argv: readonly string[], deps: CliDeps): Promise<number> {
   const { host } = deps;
   const json = argv.includes("--json");
-  const words = argv.filter((a) => a !== "--json");
+  const prometheus = argv.includes("--prometheus");
+  const words = argv.filter((a) => a !== "--json" && a !== "--prometheus");
+  if (prometheus && verb !== "status") throw new UsageError("--prometheus goes with status only");
   let request: ControlRequest;
   let name: string | undefined;
   if (verb === "scale") {
@@ -182,6 +185,9 @@ async function control(verb: string, argv: readonly string[], deps: CliDeps): Pr
   const failed = typeof answer === "object" && answer !== null && "error" in answer;
   if (json || failed) {
     host.writeStdout(`${JSON.stringify(answer)}\n`);
+  } else if (verb === "status" && prometheus) {
+    const status = answer as { name: string; generation: number; workers: WorkerInfo[] };
+    host.writeStdout(formatPrometheus(status.name, status.generation, status.workers));
   } else if (verb === "status") {
     const status = answer as { name: string; generation: number; slots: number; workers: WorkerInfo[] };
     host.writeStdout(formatStatus(status.name, status.generation, status.slots, status.workers));

@@ -1,0 +1,97 @@
+import type { WorkerInfo } from "../supervisor/types.ts";
+import type { NetAddr } from "../types.ts";
+
+/** A label value, escaped as the text exposition format asks (backslash, quote, newline). */
+function label(value: string | number): string {
+  return `"${String(value).replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`;
+}
+
+function address(addr: NetAddr): string {
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return `${addr.transport} ${host}:${addr.port}`;
+}
+
+/**
+ * A supervisor's status in Prometheus's text exposition format (version
+ * 0.0.4): what `reuseport status --prometheus` prints, for a scrape through
+ * a sidecar or node_exporter's textfile collector. One series per worker
+ * and per slot socket, labelled by supervisor name, slot and address.
+ */
+export function formatPrometheus(name: string, generation: number, workers: readonly WorkerInfo[]): string {
+  const families = new Map<string, { help: string; type: string; samples: string[] }>();
+  const sample = (
+    metric: string,
+    help: string,
+    type: string,
+    labels: Record<string, string | number>,
+    value: number,
+  ) => {
+    let family = families.get(metric);
+    if (family === undefined) {
+      family = { help, type, samples: [] };
+      families.set(metric, family);
+    }
+    const text = Object.entries({ name, ...labels })
+      .map(([key, v]) => `${key}=${label(v)}`)
+      .join(",");
+    family.samples.push(`${metric}{${text}} ${value}`);
+  };
+  sample("reuseport_generation", "The supervisor's current generation (reloads so far + 1).", "gauge", {}, generation);
+  for (const w of workers) {
+    const worker = { slot: w.slot, pid: w.pid, generation: w.generation, runtime: w.runtime, state: w.state };
+    sample("reuseport_worker_info", "A worker process: 1 per worker, its state in the labels.", "gauge", worker, 1);
+    sample("reuseport_worker_uptime_seconds", "Seconds since the worker started.", "gauge", worker, w.uptimeMs / 1000);
+    sample(
+      "reuseport_worker_crash_looping",
+      "1 while the worker's slot fails too often to be trusted.",
+      "gauge",
+      { slot: w.slot, pid: w.pid },
+      w.crashLooping ? 1 : 0,
+    );
+  }
+  // Restarts and sockets belong to slots: one series per slot, however many generations run.
+  const slots = new Map(workers.map((w) => [w.slot, w]));
+  for (const [slot, w] of slots) {
+    sample(
+      "reuseport_slot_restarts_total",
+      "Restarts of the slot's worker after a failure.",
+      "counter",
+      { slot },
+      w.restarts,
+    );
+    for (const socket of w.sockets ?? []) {
+      const labels = { slot, address: address(socket.addr) };
+      if (socket.queued !== undefined) {
+        sample(
+          "reuseport_socket_queued",
+          "Connections waiting for accept(2) (TCP_INFO).",
+          "gauge",
+          labels,
+          socket.queued,
+        );
+        sample("reuseport_socket_backlog", "The accept queue's limit.", "gauge", labels, socket.backlog ?? 0);
+      }
+      if (socket.queuedBytes !== undefined) {
+        sample(
+          "reuseport_socket_queued_bytes",
+          "Bytes of datagrams waiting to be read.",
+          "gauge",
+          labels,
+          socket.queuedBytes,
+        );
+        sample(
+          "reuseport_socket_drops_total",
+          "Datagrams the kernel dropped on the socket.",
+          "counter",
+          labels,
+          socket.drops ?? 0,
+        );
+      }
+    }
+  }
+  const lines: string[] = [];
+  for (const [metric, family] of families) {
+    lines.push(`# HELP ${metric} ${family.help}`, `# TYPE ${metric} ${family.type}`, ...family.samples);
+  }
+  return `${lines.join("\n")}\n`;
+}
