@@ -1,6 +1,7 @@
 import { Activation } from "./activation/inherited.ts";
 import type { FdWatch } from "./ffi/readiness.ts";
 import type { Sys } from "./ffi/sys.ts";
+import { inspectPort as inspectPortWith, type PortReport } from "./inspect/inspect.ts";
 import type { RuntimeAdapter } from "./runtime/_adapter.ts";
 import { listenDatagram as listenDatagramWith } from "./runtime/_datagram.ts";
 import { listen as listenWith } from "./runtime/_listener.ts";
@@ -110,6 +111,19 @@ export interface Api {
    */
   listenOverflows(): { readonly overflows: number; readonly drops: number };
   /**
+   * Every socket bound to `port` on this host (its network namespace), as
+   * `reuseport inspect` prints it: TCP listeners and UDP sockets grouped by
+   * address, transport and uid, each with its state, queue and holders
+   * (pid, command, fd), and the problems users hit named (a lone socket
+   * without SO_REUSEPORT, a group of another user, a wildcard group beside
+   * a specific one, a queue at its backlog). Read from /proc through libc,
+   * joining no group. Sockets of processes whose fds cannot be read are
+   * listed with their owners unresolved. Linux.
+   *
+   * @throws {RangeError} for a port outside 1–65535.
+   */
+  inspectPort(port: number): PortReport;
+  /**
    * The sockets this process inherited through socket activation (systemd's
    * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
    * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this
@@ -161,6 +175,7 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
     },
     socketStats: (fd) => socketStatsWith(sys(), fd),
     listenOverflows: () => listenOverflowsWith(sys()),
+    inspectPort: (port) => inspectPortWith(sys(), port),
     inheritedSockets: () => activation.list(),
     notifyReady: () => activation.notifyReady(),
     sys,

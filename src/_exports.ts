@@ -13,6 +13,7 @@ export type {
 export { platformTable } from "./ffi/platforms.ts";
 export type { FdWatch } from "./ffi/readiness.ts";
 export type { Sys } from "./ffi/sys.ts";
+export type { PortGroup, PortProblem, PortReport, PortSocket, SocketOwner } from "./inspect/inspect.ts";
 export {
   type AddressInUseReason,
   DatagramSocketClosedError,

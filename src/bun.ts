@@ -26,6 +26,8 @@ export const watchReadable: Api["watchReadable"] = api.watchReadable;
 export const socketStats: Api["socketStats"] = api.socketStats;
 /** {@inheritDoc Api.listenOverflows} */
 export const listenOverflows: Api["listenOverflows"] = api.listenOverflows;
+/** {@inheritDoc Api.inspectPort} */
+export const inspectPort: Api["inspectPort"] = api.inspectPort;
 /** {@inheritDoc Api.inheritedSockets} */
 export const inheritedSockets: Api["inheritedSockets"] = api.inheritedSockets;
 /** {@inheritDoc Api.notifyReady} */

@@ -7,6 +7,7 @@ import { superviseWith } from "./_supervise.ts";
 import { loadSys } from "./ffi/deno.ts";
 import type { FdWatch } from "./ffi/readiness.ts";
 import type { Sys } from "./ffi/sys.ts";
+import type { PortReport } from "./inspect/inspect.ts";
 import { denoAdapter, hostPlatform } from "./runtime/deno.ts";
 import type { SuperviseOptions, Supervisor } from "./supervisor/types.ts";
 import type {
@@ -108,6 +109,19 @@ export const socketStats: (fd: number) => SocketStats | DatagramSocketStats = ap
  * `netstat -s` prints). Read through libc. Linux.
  */
 export const listenOverflows: () => { readonly overflows: number; readonly drops: number } = api.listenOverflows;
+/**
+ * Every socket bound to `port` on this host (its network namespace), as
+ * `reuseport inspect` prints it: TCP listeners and UDP sockets grouped by
+ * address, transport and uid, each with its state, queue and holders
+ * (pid, command, fd), and the problems users hit named (a lone socket
+ * without SO_REUSEPORT, a group of another user, a wildcard group beside
+ * a specific one, a queue at its backlog). Read from /proc through libc,
+ * joining no group. Sockets of processes whose fds cannot be read are
+ * listed with their owners unresolved. Linux.
+ *
+ * @throws {RangeError} for a port outside 1–65535.
+ */
+export const inspectPort: (port: number) => PortReport = api.inspectPort;
 /**
  * The sockets this process inherited through socket activation (systemd's
  * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds

@@ -9,6 +9,8 @@ Usage:
   reuseport reload [name]                       start a new generation, then stop the old one
   reuseport scale <n> [name]                    change the number of workers
   reuseport stop [name]                         stop gracefully
+  reuseport inspect <port> [--json]             every socket bound to the port on this host,
+                                                grouped, with owners, queues and problems
 
 A supervisor is found by name (default: its app's file name without extension)
 through a control socket in a directory only its user can enter.

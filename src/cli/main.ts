@@ -1,12 +1,15 @@
+import type { PortReport } from "../inspect/inspect.ts";
 import type { ProcessHost } from "../supervisor/_host.ts";
 import type { SuperviseOptions, Supervisor, SupervisorEvent, WorkerInfo } from "../supervisor/types.ts";
 import { parseRun, UsageError } from "./_args.ts";
 import { MAIN_HELP, RUN_HELP } from "./_help.ts";
+import { formatInspect } from "./_inspect.ts";
 import { formatPrometheus } from "./_prometheus.ts";
 
 /** What the command needs: a way to start a supervisor, and the runtime. */
 export interface CliDeps {
   readonly supervise: (options: SuperviseOptions) => Supervisor;
+  readonly inspectPort: (port: number) => PortReport;
   readonly host: ProcessHost;
 }
 
@@ -200,6 +203,19 @@ async function control(verb: string, argv: readonly string[], deps: CliDeps): Pr
   return failed || (verb === "reload" && !(answer as { ok: boolean }).ok) ? 1 : 0;
 }
 
+/** `reuseport inspect <port> [--json]`: every socket on the port, grouped, and what is wrong. */
+function inspect(argv: readonly string[], deps: CliDeps): number {
+  const json = argv.includes("--json");
+  const words = argv.filter((a) => a !== "--json");
+  const port = Number(words[0]);
+  if (words.length !== 1 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`inspect takes one port (1–65535), got "${words.join(" ")}"`);
+  }
+  const report = deps.inspectPort(port);
+  deps.host.writeStdout(json ? `${JSON.stringify(report)}\n` : formatInspect(report));
+  return 0;
+}
+
 /** Runs `reuseport <argv>`; resolves with the exit status. */
 export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {
   const [verb, ...rest] = argv;
@@ -211,6 +227,7 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     if (verb === "run") return await run(rest, deps);
     if (verb === "status" || verb === "reload" || verb === "scale" || verb === "stop")
       return await control(verb, rest, deps);
+    if (verb === "inspect") return inspect(rest, deps);
     throw new UsageError(`unknown command "${verb}"`);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,7 +1,7 @@
 // `reuseport` on Node.
 import process from "node:process";
-import { supervise } from "../node.ts";
+import { inspectPort, supervise } from "../node.ts";
 import { nodeProcessHost } from "../runtime/node-process.ts";
 import { main } from "./main.ts";
 
-process.exit(await main(process.argv.slice(2), { supervise, host: nodeProcessHost("node") }));
+process.exit(await main(process.argv.slice(2), { supervise, inspectPort, host: nodeProcessHost("node") }));

@@ -54,6 +54,12 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   open: { params: ["buf", "i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count)
   read: { params: ["i32", "buf", "usize"], result: "isize" },
+  // int pidfd_open(pid_t pid, unsigned int flags): Linux 5.3, glibc 2.36
+  pidfd_open: { params: ["i32", "u32"], result: "i32", optional: true },
+  // int pidfd_getfd(int pidfd, int targetfd, unsigned int flags): Linux 5.6, glibc 2.36; needs ptrace rights over the target
+  pidfd_getfd: { params: ["i32", "i32", "u32"], result: "i32", optional: true },
+  // ssize_t getdents64(int fd, void *dirp, size_t count): glibc 2.30+ and musl
+  getdents64: { params: ["i32", "buf", "usize"], result: "isize", optional: true },
   // ssize_t readlink(const char *path, char *buf, size_t size)
   readlink: { params: ["buf", "buf", "usize"], result: "isize" },
   // ssize_t write(int fd, const void *buf, size_t count)

@@ -55,6 +55,12 @@ export interface Sys {
   read(fd: number, buf: Uint8Array, count: number): number;
   /** readlink(2): the target of the NUL-terminated `path`, up to `count` bytes into `buf` (no NUL added). */
   readlink(path: Uint8Array, buf: Uint8Array, count: number): number;
+  /** getdents64(2): directory entries (struct linux_dirent64) into `buf`; 0 at the end. Linux. */
+  getdents64: ((fd: number, buf: Uint8Array, count: number) => number) | undefined;
+  /** pidfd_open(2): an fd for process `pid`. Linux 5.3+. */
+  pidfdOpen: ((pid: number, flags: number) => number) | undefined;
+  /** pidfd_getfd(2): a copy of another process's fd, given ptrace rights over it. Linux 5.6+. */
+  pidfdGetfd: ((pidfd: number, fd: number, flags: number) => number) | undefined;
   /** write(2): up to `count` bytes from `buf`; returns how many were written. */
   write(fd: number, buf: Uint8Array, count: number): number;
   /** `limit` is a struct rlimit (layouts.rlimit). */
@@ -136,10 +142,18 @@ export function errnoReturning(
   }
   const settle = (result: number | bigint): number => (result === -1 || result === -1n ? -readErrno() : Number(result));
   const c = raw as unknown as Record<RequiredSymbol, Raw>;
-  const { accept4, eventfd, recvmmsg, sendmmsg, epoll_create1, epoll_ctl, epoll_wait } = raw as Record<
-    string,
-    Raw | undefined
-  >;
+  const {
+    accept4,
+    eventfd,
+    recvmmsg,
+    sendmmsg,
+    epoll_create1,
+    epoll_ctl,
+    epoll_wait,
+    getdents64,
+    pidfd_open,
+    pidfd_getfd,
+  } = raw as Record<string, Raw | undefined>;
   // One arrow per C function, each calling it from a call site of its own: the
   // runtimes make their fast FFI calls (V8's fast API calls on Deno) only from
   // call sites that always reach the same function. A shared wrapper with a
@@ -163,6 +177,9 @@ export function errnoReturning(
     open: (path, flags) => settle(c.open(path, flags)),
     read: (fd, buf, count) => settle(c.read(fd, buf, size(count))),
     readlink: (path, buf, count) => settle(c.readlink(path, buf, size(count))),
+    getdents64: getdents64 && ((fd, buf, count) => settle(getdents64(fd, buf, size(count)))),
+    pidfdOpen: pidfd_open && ((pid, flags) => settle(pidfd_open(pid, flags))),
+    pidfdGetfd: pidfd_getfd && ((pidfd, fd, flags) => settle(pidfd_getfd(pidfd, fd, flags))),
     write: (fd, buf, count) => settle(c.write(fd, buf, size(count))),
     getrlimit: (resource, limit) => settle(c.getrlimit(resource, limit)),
     eventfd: eventfd && ((initial, flags) => settle(eventfd(initial, flags))),
