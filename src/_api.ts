@@ -8,6 +8,7 @@ import { listen as listenWith } from "./runtime/_listener.ts";
 import { accept4 as accept4With } from "./socket/accept.ts";
 import { openSocket as openSocketWith } from "./socket/open.ts";
 import { listenOverflows as listenOverflowsWith, socketStats as socketStatsWith } from "./socket/stats.ts";
+import { type SteeringPolicy, steer as steerWith } from "./steer/steer.ts";
 import type {
   AcceptedSocket,
   DatagramOptions,
@@ -124,6 +125,23 @@ export interface Api {
    */
   inspectPort(port: number): PortReport;
   /**
+   * Sets how the SO_REUSEPORT group of the socket `fd` picks its member
+   * for each new connection (TCP) or datagram (UDP): `"hash"`, the kernel's
+   * own hash of addresses and ports (detaching any program); `"cpu"`, the
+   * member whose index is the CPU that received the packet, modulo
+   * `groupSize`; or `{ program }`, classic BPF instructions (see {@link cbpf})
+   * returning the member's index — an index past the group's end falls back
+   * to the hash. Attached to any member, a program serves the whole group,
+   * and members joining later inherit it. The kernel numbers members in
+   * listen(2) order for TCP and bind(2) order for UDP; when one closes, the
+   * last moves into its index. Linux (SO_ATTACH_REUSEPORT_CBPF, 4.5+).
+   *
+   * @throws {CbpfProgramError} for a malformed program, naming the instruction, before any system call.
+   * @throws {TypeError | RangeError} for a bad fd, policy or group size.
+   * @throws {SocketError} when setsockopt fails (EBADF; EINVAL for a socket without SO_REUSEPORT).
+   */
+  steer(fd: number, policy: SteeringPolicy, groupSize?: number): void;
+  /**
    * The sockets this process inherited through socket activation (systemd's
    * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
    * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this
@@ -176,6 +194,7 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
     socketStats: (fd) => socketStatsWith(sys(), fd),
     listenOverflows: () => listenOverflowsWith(sys()),
     inspectPort: (port) => inspectPortWith(sys(), port),
+    steer: (fd, policy, groupSize) => steerWith(sys(), fd, policy, groupSize),
     inheritedSockets: () => activation.list(),
     notifyReady: () => activation.notifyReady(),
     sys,

@@ -26,6 +26,8 @@ export {
   type SocketErrorDetails,
   TruncatedDatagramError,
 } from "./socket/errors.ts";
+export { ancillary, type CbpfInstruction, CbpfProgramError, cbpf } from "./steer/cbpf.ts";
+export type { SteeringPolicy } from "./steer/steer.ts";
 export type {
   GroupAddress,
   ReloadResult,

@@ -9,6 +9,7 @@ import type { FdWatch } from "./ffi/readiness.ts";
 import type { Sys } from "./ffi/sys.ts";
 import type { PortReport } from "./inspect/inspect.ts";
 import { denoAdapter, hostPlatform } from "./runtime/deno.ts";
+import type { SteeringPolicy } from "./steer/steer.ts";
 import type { SuperviseOptions, Supervisor } from "./supervisor/types.ts";
 import type {
   AcceptedSocket,
@@ -122,6 +123,23 @@ export const listenOverflows: () => { readonly overflows: number; readonly drops
  * @throws {RangeError} for a port outside 1–65535.
  */
 export const inspectPort: (port: number) => PortReport = api.inspectPort;
+/**
+ * Sets how the SO_REUSEPORT group of the socket `fd` picks its member
+ * for each new connection (TCP) or datagram (UDP): `"hash"`, the kernel's
+ * own hash of addresses and ports (detaching any program); `"cpu"`, the
+ * member whose index is the CPU that received the packet, modulo
+ * `groupSize`; or `{ program }`, classic BPF instructions (see {@link cbpf})
+ * returning the member's index — an index past the group's end falls back
+ * to the hash. Attached to any member, a program serves the whole group,
+ * and members joining later inherit it. The kernel numbers members in
+ * listen(2) order for TCP and bind(2) order for UDP; when one closes, the
+ * last moves into its index. Linux (SO_ATTACH_REUSEPORT_CBPF, 4.5+).
+ *
+ * @throws {CbpfProgramError} for a malformed program, naming the instruction, before any system call.
+ * @throws {TypeError | RangeError} for a bad fd, policy or group size.
+ * @throws {SocketError} when setsockopt fails (EBADF; EINVAL for a socket without SO_REUSEPORT).
+ */
+export const steer: (fd: number, policy: SteeringPolicy, groupSize?: number) => void = api.steer;
 /**
  * The sockets this process inherited through socket activation (systemd's
  * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds

@@ -28,6 +28,8 @@ export const socketStats: Api["socketStats"] = api.socketStats;
 export const listenOverflows: Api["listenOverflows"] = api.listenOverflows;
 /** {@inheritDoc Api.inspectPort} */
 export const inspectPort: Api["inspectPort"] = api.inspectPort;
+/** {@inheritDoc Api.steer} */
+export const steer: Api["steer"] = api.steer;
 /** {@inheritDoc Api.inheritedSockets} */
 export const inheritedSockets: Api["inheritedSockets"] = api.inheritedSockets;
 /** {@inheritDoc Api.notifyReady} */

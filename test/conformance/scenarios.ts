@@ -5,6 +5,7 @@ import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { loadScenarios } from "./load-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
+import { steeringScenarios } from "./steering-scenarios.ts";
 import { supervisorScenarios } from "./supervisor-scenarios.ts";
 
 /** Every conformance scenario, in the order the runner runs them. */
@@ -19,6 +20,7 @@ export const scenarios: readonly Scenario[] = [
   ...listenerScenarios(),
   ...loadScenarios(),
   ...clusterScenarios,
+  ...steeringScenarios,
   ...datagramScenarios,
   ...activationScenarios,
   ...supervisorScenarios,
