@@ -17,9 +17,15 @@ const runOptions = {
   grace: { type: "string", short: "g" },
   "ready-timeout": { type: "string" },
   "self-bind": { type: "boolean" },
+  steer: { type: "string" },
   name: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+function steerPolicy(value: string | undefined): "hash" | "cpu" | undefined {
+  if (value === undefined || value === "hash" || value === "cpu") return value;
+  throw new UsageError(`--steer takes hash or cpu, got "${value}"`);
+}
 
 /** What `reuseport run` was asked to do. */
 export interface RunRequest {
@@ -138,6 +144,7 @@ export function parseRun(argv: readonly string[]): RunRequest {
       graceMs: seconds(values.grace, "--grace"),
       readyTimeoutMs: seconds(values["ready-timeout"], "--ready-timeout"),
       selfBind: values["self-bind"] ?? false,
+      steer: steerPolicy(values.steer),
     },
   };
 }

@@ -62,6 +62,9 @@ Options:
                            namespace) and says so; where it may not, each
                            restart, reload or scale-down can reset the
                            connections queued on the closing worker's socket
+      --steer <hash|cpu>   how the kernel picks a worker for each connection:
+                           hash (its own, the default) or cpu (worker i gets
+                           what CPU i received, modulo the number of workers)
       --name <name>        the name reuseport status/reload/scale/stop use
                            (default: the app's file name without extension)
   -h, --help               this text

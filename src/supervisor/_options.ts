@@ -6,6 +6,7 @@ export interface ResolvedSuperviseOptions {
   readonly workers: number;
   readonly listen: readonly Required<GroupAddress>[];
   readonly selfBind: boolean;
+  readonly steer: "hash" | "cpu";
   readonly graceMs: number;
   readonly readyTimeoutMs: number;
   readonly env: Readonly<Record<string, string>> | undefined;
@@ -32,6 +33,7 @@ const knownKeys = new Set([
   "workers",
   "listen",
   "selfBind",
+  "steer",
   "graceMs",
   "readyTimeoutMs",
   "env",
@@ -122,6 +124,12 @@ export function resolveSuperviseOptions(
   const listen = (options.listen ?? []).map((address, i) => resolveAddress(address, i, selfBind));
   if (selfBind && listen.length === 0)
     throw new TypeError("with selfBind, listen must name the addresses the workers bind");
+  const steer = options.steer ?? "hash";
+  if (steer !== "hash" && steer !== "cpu")
+    throw new TypeError(`steer must be "hash" or "cpu", got ${JSON.stringify(steer)}`);
+  if (steer !== "hash" && selfBind) {
+    throw new TypeError("steer needs the supervisor to hold the group's sockets, which it does not with selfBind");
+  }
   if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
     throw new TypeError("env must be an object of strings");
   }
@@ -134,6 +142,7 @@ export function resolveSuperviseOptions(
     workers: positiveInteger(options.workers, "workers", cpus),
     listen,
     selfBind,
+    steer,
     graceMs: positiveInteger(options.graceMs, "graceMs", 30_000, 0),
     readyTimeoutMs: positiveInteger(options.readyTimeoutMs, "readyTimeoutMs", 30_000),
     env: options.env,

@@ -3,6 +3,7 @@ import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { setTimeoutOption } from "../socket/sockopt.ts";
 import { socketStats } from "../socket/stats.ts";
+import { steer } from "../steer/steer.ts";
 import type { InheritedSocket, NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
@@ -171,6 +172,12 @@ class GroupSupervisor implements Supervisor {
     }
 
     if (this.#options.selfBind) this.#enableMigration();
+    try {
+      this.#steer();
+    } catch (error) {
+      for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
+      throw error;
+    }
     for (const slot of this.#slots) this.#start(slot, this.#generation, this.#command);
   }
 
@@ -475,6 +482,17 @@ class GroupSupervisor implements Supervisor {
       .sort((a, b) => a.slot - b.slot || a.generation - b.generation);
   }
 
+  /**
+   * Attaches the "cpu" program to each group through slot 0's member, for
+   * as many slots as there are: the kernel numbers a group's sockets in
+   * listen (TCP) or bind (UDP) order, which is slot order, since slots are
+   * opened in order and only the last ones are ever closed.
+   */
+  #steer(): void {
+    if (this.#options.steer === "hash") return;
+    for (const socket of this.#slots[0]?.sockets ?? []) steer(this.#deps.sys(), socket.fd, "cpu", this.#slots.length);
+  }
+
   /** A slot socket with its accept queue; a socket whose queue cannot be read is listed without one. */
   #socketInfo(socket: RawSocket): SlotSocket {
     if (socket.fd < 0) return { addr: socket.localAddr };
@@ -551,6 +569,7 @@ class GroupSupervisor implements Supervisor {
         for (const socket of slot.sockets) socket.close();
         for (const worker of this.#live) if (worker.slot === slot) stops.push(this.#stopWorker(worker));
       }
+      this.#steer();
       await Promise.all([...stops, ...added.map((w) => w.readiness)]);
       this.#onEvent({ type: "scaled", from, to: workers });
     });

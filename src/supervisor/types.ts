@@ -55,6 +55,14 @@ export interface SuperviseOptions extends WorkerCommand {
    * supervisor turns on where it is allowed to.
    */
   readonly selfBind?: boolean;
+  /**
+   * How each group picks a slot for a new connection or datagram: "hash"
+   * (the kernel's own, the default) or "cpu": slot i gets what CPU i
+   * received (modulo the number of slots), a classic BPF program the
+   * supervisor attaches once every slot's socket is open and again after
+   * each scale. Not with `selfBind` (the supervisor holds no socket then).
+   */
+  readonly steer?: "hash" | "cpu";
   /** Milliseconds a stopping worker gets before SIGKILL (default 30,000). */
   readonly graceMs?: number;
   /** Milliseconds a new worker gets to become ready (default 30,000); later counts as a failure. */

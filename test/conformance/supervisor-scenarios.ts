@@ -2,6 +2,7 @@
 // from a client in another process that counts every failed request.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { SuperviseOptions, Supervisor, SupervisorEvent, WorkerOutputLine } from "../../src/node.ts";
@@ -365,6 +366,27 @@ export const supervisorScenarios: readonly Scenario[] = [
     },
   ),
 
+  scenario('steer: "cpu": connections made on CPU i are served by slot i, and again after scaling', async (context) => {
+    const cpus = Math.min(2, availableParallelism());
+    const { supervisor, port } = await start(context, [], { workers: cpus, steer: "cpu" });
+    /** Which slots answered 20 requests from a client pinned to `cpu` (each its own connection). */
+    const slotsFrom = async (cpu: number): Promise<string[]> => {
+      const command = ["taskset", "-c", String(cpu), ...context.host.command(loadClientScript, [])];
+      const result = await startLoadClient(command, { port, concurrency: 2, maxRequests: 20 }).done;
+      assert.equal(result.failed, 0, describeFailures(result));
+      return [...new Set(Object.keys(result.bodies).map((body) => body.split("-")[0] as string))];
+    };
+    for (let cpu = 0; cpu < cpus; cpu++) assert.deepEqual(await slotsFrom(cpu), [String(cpu)], `from CPU ${cpu}`);
+    if (cpus > 1) {
+      // One slot left: everything goes to it, whichever CPU received it.
+      await supervisor.scale(1);
+      assert.deepEqual(await slotsFrom(1), ["0"], "after scaling to 1");
+      await supervisor.scale(cpus);
+      for (let cpu = 0; cpu < cpus; cpu++)
+        assert.deepEqual(await slotsFrom(cpu), [String(cpu)], `rescaled, CPU ${cpu}`);
+    }
+    await stopCleanly(supervisor);
+  }),
   scenario("supervise() refuses bad options before anything starts", async ({ lib }) => {
     const fdsBefore = socketsAndPipes();
     const bad: [unknown, RegExp][] = [
@@ -375,6 +397,8 @@ export const supervisorScenarios: readonly Scenario[] = [
       [{ app, listen: [{ port: 1 }], runtime: "python" }, /runtime/],
       [{ app, listen: [{ port: 0 }], selfBind: true }, /selfBind/],
       [{ app, listen: [{ port: 1 }], nonsense: 1 }, /nonsense/],
+      [{ app, listen: [{ port: 1 }], steer: "round-robin" }, /steer/],
+      [{ app, listen: [{ port: 1000 }], steer: "cpu", selfBind: true }, /steer/],
     ];
     for (const [options, message] of bad) {
       let thrown: unknown;
