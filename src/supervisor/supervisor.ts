@@ -486,7 +486,10 @@ class GroupSupervisor implements Supervisor {
    * Attaches the "cpu" program to each group through slot 0's member, for
    * as many slots as there are: the kernel numbers a group's sockets in
    * listen (TCP) or bind (UDP) order, which is slot order, since slots are
-   * opened in order and only the last ones are ever closed.
+   * opened in order and only the last ones are ever closed. Right after
+   * a scale-down the draining workers' sockets are still members until
+   * those workers exit, so slots added at that moment come after them and
+   * CPUs map exactly again once they are gone.
    */
   #steer(): void {
     if (this.#options.steer === "hash") return;
