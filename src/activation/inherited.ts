@@ -1,5 +1,5 @@
 import type { Sys } from "../ffi/sys.ts";
-import { formatIp, parseHost } from "../socket/_ip.ts";
+import { formatHostPort, formatIp, parseHost } from "../socket/_ip.ts";
 import type { ResolvedSocketOptions } from "../socket/_options.ts";
 import { scratch } from "../socket/_scratch.ts";
 import { decodeSockaddr } from "../socket/_sockaddr.ts";
@@ -61,7 +61,7 @@ interface Inherited {
 }
 
 function endpoint(addr: { hostname: string; port: number }): string {
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+  return formatHostPort(addr.hostname, addr.port);
 }
 
 /** An int SOL_SOCKET option, or the `-errno` of getsockopt. */

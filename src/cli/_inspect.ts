@@ -1,7 +1,8 @@
 import type { PortReport } from "../inspect/inspect.ts";
+import { formatHostPort } from "../socket/_ip.ts";
 
 function endpoint(transport: string, hostname: string, port: number): string {
-  return `${transport} ${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  return `${transport} ${formatHostPort(hostname, port)}`;
 }
 
 /** The `reuseport inspect` text: each group with its sockets, then the problems. */

@@ -1,3 +1,4 @@
+import { formatHostPort } from "../socket/_ip.ts";
 import type { WorkerInfo } from "../supervisor/types.ts";
 import type { NetAddr } from "../types.ts";
 
@@ -7,8 +8,7 @@ function label(value: string | number): string {
 }
 
 function address(addr: NetAddr): string {
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return `${addr.transport} ${host}:${addr.port}`;
+  return `${addr.transport} ${formatHostPort(addr.hostname, addr.port)}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Sys } from "../ffi/sys.ts";
-import { formatIp, parseHost } from "../socket/_ip.ts";
+import { formatHostPort, formatIp, parseHost } from "../socket/_ip.ts";
 import { listProcDir, readProcFile } from "../socket/_proc.ts";
 import { encodeSockaddr } from "../socket/_sockaddr.ts";
 import { listenerStats } from "../socket/stats.ts";
@@ -219,8 +219,7 @@ export function inspectPort(sys: Sys, port: number): PortReport {
 }
 
 function endpoint(group: { transport: Transport; hostname: string; port: number }): string {
-  const host = group.hostname.includes(":") ? `[${group.hostname}]` : group.hostname;
-  return `${group.transport} ${host}:${group.port}`;
+  return `${group.transport} ${formatHostPort(group.hostname, group.port)}`;
 }
 
 function problems(sys: Sys, groups: readonly PortGroup[], uid: number): PortProblem[] {

@@ -123,3 +123,8 @@ export function formatIp(address: IpAddress): string {
 function zone(address: IpAddress): string {
   return address.scopeId === 0 ? "" : `%${address.scopeId}`;
 }
+
+/** "host:port", an IPv6 host in brackets ("[::1]:8080"), as URLs and ss write them. */
+export function formatHostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}

@@ -1,5 +1,6 @@
 import type { Sys } from "../ffi/sys.ts";
 import type { NetAddr } from "../types.ts";
+import { formatHostPort } from "./_ip.ts";
 
 /**
  * Why a bind failed with EADDRINUSE, when the library can tell:
@@ -67,8 +68,7 @@ export class SocketError extends Error {
 }
 
 function formatEndpoint(address: string, port: number | undefined): string {
-  if (port === undefined) return address;
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  return port === undefined ? address : formatHostPort(address, port);
 }
 
 /** The errno name on this platform ("E123" when the table has none). */
@@ -91,7 +91,7 @@ export function check(sys: Sys, result: number, syscall: string, details?: Socke
 }
 
 function endpoint(addr: { hostname: string; port: number }): string {
-  return `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+  return formatHostPort(addr.hostname, addr.port);
 }
 
 /** Rejects receive() on a datagram socket that was closed (a `for await` loop simply ends instead). */
