@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -43,6 +43,15 @@ export async function tcpSocketsLeft(before: Map<string, string>, expected: numb
   const left = (): string[] => fdsOpenedSince(before, tcpSocketTargets());
   for (let i = 0; i < 100 && left().length > expected; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   return left();
+}
+
+/** A client connected to 127.0.0.1:`port`; half-open allowed, so it may keep sending after the server's FIN. */
+export function connected(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+    socket.once("connect", () => resolve(socket));
+    socket.once("error", reject);
+  });
 }
 
 /** Open file descriptors of this process, each with what it points to. */

@@ -5,7 +5,7 @@ import { connect, type Socket } from "node:net";
 import type { Conn, Engine, Listener } from "../../src/node.ts";
 import { assertSpread } from "./_assert.ts";
 import type { Context, Scenario } from "./_scenario.ts";
-import { openFds, rawBody, spread, startChild, tcpSocketsLeft } from "./_util.ts";
+import { connected, openFds, rawBody, spread, startChild, tcpSocketsLeft } from "./_util.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -28,15 +28,6 @@ function serveId(listener: Listener, id: string): Promise<void> {
         .catch(() => conn.close());
     }
   })();
-}
-
-/** A connected client; half-open allowed, so it may keep sending after the server's FIN. */
-function connected(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, allowHalfOpen: true });
-    socket.once("connect", () => resolve(socket));
-    socket.once("error", reject);
-  });
 }
 
 /** Collects a client socket's input until the peer half-closes. */

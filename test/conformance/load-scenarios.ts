@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import type { Conn, Engine } from "../../src/node.ts";
 import type { Scenario } from "./_scenario.ts";
-import { openFds, startChild, tcpSocketsLeft } from "./_util.ts";
+import { connected, openFds, startChild, tcpSocketsLeft } from "./_util.ts";
 
 const MiB = 1024 * 1024;
 const CONNECTIONS = 10_000;
@@ -72,12 +72,7 @@ export function loadScenarios(option?: Engine): Scenario[] {
           const backlog = Math.min(64, Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8")));
           assert.deepEqual(listener.stats(), { queued: 0, backlog, accepted: 0 });
           for (let i = 0; i < 10; i++) {
-            clients.push(
-              await new Promise<Socket>((resolve, reject) => {
-                const client = connect(listener.addr.port, "127.0.0.1", () => resolve(client));
-                client.once("error", reject);
-              }),
-            );
+            clients.push(await connected(listener.addr.port));
           }
           // The engines move connections from the kernel's queue to their own: the sum stays.
           assert.deepEqual(listener.stats(), { queued: 10, backlog, accepted: 0 });
@@ -215,11 +210,7 @@ export function loadScenarios(option?: Engine): Scenario[] {
         const fdsBefore = openFds();
         const listener = ctx.lib.listen({ hostname: "127.0.0.1", port: 0, engine: option });
         const accepted = listener.accept();
-        const client = await new Promise<Socket>((resolve, reject) => {
-          const socket = connect({ host: "127.0.0.1", port: listener.addr.port });
-          socket.once("connect", () => resolve(socket));
-          socket.once("error", reject);
-        });
+        const client = await connected(listener.addr.port);
         const conn = await accepted;
         // The client reads nothing: 32 MiB cannot all go into the kernel's buffers, so part stays queued.
         client.pause();

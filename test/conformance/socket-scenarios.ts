@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { assertSpread, expectSocketError, withoutFdLeak } from "./_assert.ts";
 import type { Scenario } from "./_scenario.ts";
-import { httpBody, spread, startChild } from "./_util.ts";
+import { connected, httpBody, spread, startChild } from "./_util.ts";
 
 const NOBODY = 65534;
 
@@ -49,12 +49,7 @@ export const socketScenarios: readonly Scenario[] = [
           backlog: Math.min(64, somaxconn),
         });
         for (let i = 0; i < 10; i++) {
-          clients.push(
-            await new Promise<Socket>((resolve, reject) => {
-              const client = connect(socket.localAddr.port, "127.0.0.1", () => resolve(client));
-              client.once("error", reject);
-            }),
-          );
+          clients.push(await connected(socket.localAddr.port));
         }
         assert.equal((ctx.lib.socketStats(socket.fd) as { queued: number }).queued, 10);
         const sys = ctx.lib.sys();
