@@ -296,7 +296,11 @@ export const datagramScenarios: Scenario[] = [
           "latency",
           "5s",
         );
-        const child = await startChild(ctx.host, ["udp-paced", "400"], undefined, ["ip", "netns", "exec", ns]);
+        // On one CPU: loopback delivers through the transmitting CPU's backlog, and
+        // the token bucket releases datagrams from whichever CPU runs its timer, so
+        // across two CPUs the kernel itself may deliver them out of order.
+        const pinned = ["ip", "netns", "exec", ns, "taskset", "-c", "0"];
+        const child = await startChild(ctx.host, ["udp-paced", "400"], undefined, pinned);
         assert.ok(child.report.ok, child.report.error?.message);
         const result = JSON.parse(await child.nextLine(30_000)) as {
           received: number;
