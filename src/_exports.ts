@@ -32,6 +32,8 @@ export type {
   GroupAddress,
   ReloadResult,
   SlotSocket,
+  SteerOptions,
+  SteerPolicyName,
   SuperviseOptions,
   Supervisor,
   SupervisorEvent,

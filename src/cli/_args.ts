@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { GroupAddress, SuperviseOptions, WorkerRuntime } from "../supervisor/types.ts";
+import type { GroupAddress, SteerPolicyName, SuperviseOptions, WorkerRuntime } from "../supervisor/types.ts";
 
 /** A mistake in the command line: printed with a pointer to --help, exit status 2. */
 export class UsageError extends Error {
@@ -18,13 +18,22 @@ const runOptions = {
   "ready-timeout": { type: "string" },
   "self-bind": { type: "boolean" },
   steer: { type: "string" },
+  "stall-ms": { type: "string" },
+  "shared-socket": { type: "boolean" },
   name: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
-function steerPolicy(value: string | undefined): "hash" | "cpu" | undefined {
-  if (value === undefined || value === "hash" || value === "cpu") return value;
-  throw new UsageError(`--steer takes hash or cpu, got "${value}"`);
+const policies: readonly SteerPolicyName[] = ["hash", "cpu", "queue", "stall-aware"];
+
+function steerPolicy(value: string | undefined, stallMs: string | undefined): SuperviseOptions["steer"] {
+  if (value !== undefined && !policies.includes(value as SteerPolicyName)) {
+    throw new UsageError(`--steer takes ${policies.join(", ")}, got "${value}"`);
+  }
+  const policy = value as SteerPolicyName | undefined;
+  if (stallMs === undefined) return policy;
+  if (policy !== "stall-aware") throw new UsageError("--stall-ms goes with --steer stall-aware");
+  return { policy, stallMs: integer(stallMs, "--stall-ms", 1) };
 }
 
 /** What `reuseport run` was asked to do. */
@@ -144,7 +153,8 @@ export function parseRun(argv: readonly string[]): RunRequest {
       graceMs: seconds(values.grace, "--grace"),
       readyTimeoutMs: seconds(values["ready-timeout"], "--ready-timeout"),
       selfBind: values["self-bind"] ?? false,
-      steer: steerPolicy(values.steer),
+      steer: steerPolicy(values.steer, values["stall-ms"]),
+      sharedSocket: values["shared-socket"] ?? false,
     },
   };
 }

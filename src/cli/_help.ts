@@ -62,9 +62,29 @@ Options:
                            namespace) and says so; where it may not, each
                            restart, reload or scale-down can reset the
                            connections queued on the closing worker's socket
-      --steer <hash|cpu>   how the kernel picks a worker for each connection:
-                           hash (its own, the default) or cpu (worker i gets
-                           what CPU i received, modulo the number of workers)
+      --steer <policy>     how the kernel picks a worker for each connection:
+                           hash   its own hash of the addresses (the default)
+                           cpu    worker i gets what CPU i received (modulo
+                                  the number of workers)
+                           queue  new TCP connections go to the workers with
+                                  the shortest accept queues, sampled every
+                                  5 ms (all while the queues are equal)
+                           stall-aware  a worker whose queue holds
+                                  connections for --stall-ms without it
+                                  accepting any gets no new ones until it has
+                                  emptied its queue
+                           (UDP groups keep the hash with queue and
+                           stall-aware.) Removing workers (scale, SIGTTOU)
+                           steers new connections away from them first, so
+                           nothing queued on them is reset.
+      --stall-ms <ms>      with --steer stall-aware: how long a queue must
+                           hold connections without shrinking (default 100)
+      --shared-socket      every worker serves one socket per address (one
+                           accept queue, whichever worker is free takes the
+                           next connection; every waiting worker wakes for
+                           each): a busy worker holds up nobody, as with
+                           Node's cluster (SCHED_NONE) or nginx without
+                           reuseport. Not with --steer or --self-bind
       --name <name>        the name reuseport status/reload/scale/stop use
                            (default: the app's file name without extension)
   -h, --help               this text

@@ -1,4 +1,5 @@
 import type { PortReport } from "../inspect/inspect.ts";
+import { formatHostPort } from "../socket/_ip.ts";
 import type { ProcessHost } from "../supervisor/_host.ts";
 import type { SuperviseOptions, Supervisor, SupervisorEvent, WorkerInfo } from "../supervisor/types.ts";
 import { parseRun, UsageError } from "./_args.ts";
@@ -45,6 +46,10 @@ function describe(event: SupervisorEvent): string {
       return `reload failed: ${event.reason}`;
     case "scaled":
       return `scaled from ${event.from} to ${event.to} workers`;
+    case "stalled":
+      return `slot ${event.slot}: stalled (${event.queued} connection(s) waiting on ${formatHostPort(event.addr.hostname, event.addr.port)} for ${event.ms} ms, none accepted); new connections go to the other slots`;
+    case "unstalled":
+      return `slot ${event.slot}: accepting again on ${formatHostPort(event.addr.hostname, event.addr.port)}; it gets new connections again`;
     case "stopping":
       return `stopping${event.signal ? ` on ${event.signal}` : ""}`;
     case "stopped":

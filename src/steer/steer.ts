@@ -12,6 +12,11 @@ const SO_DETACH_REUSEPORT_BPF = 68;
 const FPROG_SIZE = 16;
 const FPROG_FILTER_OFFSET = 8;
 
+/** The "cpu" policy: the socket whose index is the receiving CPU, modulo the group's size. */
+export function cpuProgram(groupSize: number): CbpfInstruction[] {
+  return [cbpf.load("cpu"), cbpf.alu("mod", groupSize), cbpf.retA()];
+}
+
 /** The program a policy stands for, or undefined for the kernel's own hash. */
 function programFor(policy: SteeringPolicy, groupSize: number | undefined): readonly CbpfInstruction[] | undefined {
   if (policy === "hash") return undefined;
@@ -19,8 +24,7 @@ function programFor(policy: SteeringPolicy, groupSize: number | undefined): read
     if (groupSize === undefined || !Number.isInteger(groupSize) || groupSize < 1) {
       throw new RangeError(`the "cpu" policy needs the group's size (a positive integer), got ${groupSize}`);
     }
-    // The socket whose index is the receiving CPU, modulo the group size.
-    return [cbpf.load("cpu"), cbpf.alu("mod", groupSize), cbpf.retA()];
+    return cpuProgram(groupSize);
   }
   if (typeof policy === "object" && policy !== null && "program" in policy) return policy.program;
   throw new TypeError(`policy must be "hash", "cpu" or { program }, got ${JSON.stringify(policy)}`);

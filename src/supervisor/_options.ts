@@ -1,3 +1,4 @@
+import type { OwnerPolicy } from "../steer/balancer.ts";
 import type { GroupAddress, SuperviseOptions, WorkerCommand, WorkerRuntime } from "./types.ts";
 
 /** The options with every default filled in, checked before anything starts. */
@@ -6,7 +7,12 @@ export interface ResolvedSuperviseOptions {
   readonly workers: number;
   readonly listen: readonly Required<GroupAddress>[];
   readonly selfBind: boolean;
-  readonly steer: "hash" | "cpu";
+  readonly steer: OwnerPolicy;
+  readonly sharedSocket: boolean;
+  /** How often queues are sampled for "queue" and "stall-aware". */
+  readonly steerIntervalMs: number;
+  /** How long a queue must stay non-empty without shrinking to count as stalled. */
+  readonly stallMs: number;
   readonly graceMs: number;
   readonly readyTimeoutMs: number;
   readonly env: Readonly<Record<string, string>> | undefined;
@@ -23,6 +29,11 @@ export interface ResolvedCommand {
   readonly runtimeArgs: readonly string[];
 }
 
+/** Queues sampled every 5 ms: a few system calls per slot, against connections that wait behind a busy worker. */
+const DEFAULT_STEER_INTERVAL_MS = 5;
+/** A worker that accepts nothing for 100 ms while connections wait is stalled (a long GC pause or a blocking call). */
+const DEFAULT_STALL_MS = 100;
+
 const runtimes: readonly WorkerRuntime[] = ["node", "bun", "deno"];
 const knownKeys = new Set([
   "app",
@@ -34,6 +45,7 @@ const knownKeys = new Set([
   "listen",
   "selfBind",
   "steer",
+  "sharedSocket",
   "graceMs",
   "readyTimeoutMs",
   "env",
@@ -108,6 +120,27 @@ function resolveAddress(address: GroupAddress, index: number, selfBind: boolean)
   return { transport, hostname, port };
 }
 
+const policies: readonly OwnerPolicy[] = ["hash", "cpu", "queue", "stall-aware"];
+
+/** `steer` as a policy name or `{ policy, intervalMs?, stallMs? }`. */
+function resolveSteer(value: SuperviseOptions["steer"]): { policy: OwnerPolicy; intervalMs: number; stallMs: number } {
+  const given = typeof value === "object" && value !== null ? value : { policy: value ?? "hash" };
+  if (!policies.includes(given.policy as OwnerPolicy)) {
+    throw new TypeError(
+      `steer must be one of ${policies.map((p) => `"${p}"`).join(", ")}, got ${JSON.stringify(value)}`,
+    );
+  }
+  for (const key of Object.keys(given)) {
+    if (key !== "policy" && key !== "intervalMs" && key !== "stallMs")
+      throw new TypeError(`unknown steer option "${key}"`);
+  }
+  return {
+    policy: given.policy,
+    intervalMs: positiveInteger(given.intervalMs, "steer.intervalMs", DEFAULT_STEER_INTERVAL_MS),
+    stallMs: positiveInteger(given.stallMs, "steer.stallMs", DEFAULT_STALL_MS),
+  };
+}
+
 export function resolveSuperviseOptions(
   options: SuperviseOptions,
   defaultRuntime: WorkerRuntime,
@@ -124,11 +157,16 @@ export function resolveSuperviseOptions(
   const listen = (options.listen ?? []).map((address, i) => resolveAddress(address, i, selfBind));
   if (selfBind && listen.length === 0)
     throw new TypeError("with selfBind, listen must name the addresses the workers bind");
-  const steer = options.steer ?? "hash";
-  if (steer !== "hash" && steer !== "cpu")
-    throw new TypeError(`steer must be "hash" or "cpu", got ${JSON.stringify(steer)}`);
-  if (steer !== "hash" && selfBind) {
+  const steer = resolveSteer(options.steer);
+  if (steer.policy !== "hash" && selfBind) {
     throw new TypeError("steer needs the supervisor to hold the group's sockets, which it does not with selfBind");
+  }
+  const sharedSocket = options.sharedSocket ?? false;
+  if (typeof sharedSocket !== "boolean") throw new TypeError("sharedSocket must be a boolean");
+  if (sharedSocket && (selfBind || steer.policy !== "hash")) {
+    throw new TypeError(
+      "sharedSocket gives every slot one socket: there is no group to steer or to bind (steer, selfBind)",
+    );
   }
   if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
     throw new TypeError("env must be an object of strings");
@@ -142,7 +180,10 @@ export function resolveSuperviseOptions(
     workers: positiveInteger(options.workers, "workers", cpus),
     listen,
     selfBind,
-    steer,
+    steer: steer.policy,
+    sharedSocket,
+    steerIntervalMs: steer.intervalMs,
+    stallMs: steer.stallMs,
     graceMs: positiveInteger(options.graceMs, "graceMs", 30_000, 0),
     readyTimeoutMs: positiveInteger(options.readyTimeoutMs, "readyTimeoutMs", 30_000),
     env: options.env,

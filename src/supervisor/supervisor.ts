@@ -3,7 +3,7 @@ import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { setTimeoutOption } from "../socket/sockopt.ts";
 import { socketStats } from "../socket/stats.ts";
-import { steer } from "../steer/steer.ts";
+import { type BalancedGroup, GroupBalancer } from "../steer/balancer.ts";
 import type { InheritedSocket, NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
@@ -46,6 +46,12 @@ export interface SupervisorDeps {
 }
 
 const MIGRATE_SYSCTL = "/proc/sys/net/ipv4/tcp_migrate_req";
+/**
+ * How long a retiring slot's queues must stay empty, once new connections
+ * go elsewhere, before its worker is stopped: handshakes the kernel had
+ * already given it complete within a round trip and join its queue.
+ */
+const RETIRE_SETTLE_MS = 500;
 
 /** A shared socket as the other slots hold it: the same fd, which only slot 0 closes. */
 function alias(socket: RawSocket): RawSocket {
@@ -136,6 +142,10 @@ class GroupSupervisor implements Supervisor {
   /** Reloads and scaling run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   #signals: (() => void)[] = [];
+  /** Keeps each group's steering program right (none with selfBind). */
+  #balancer: GroupBalancer | undefined;
+  /** Slots being removed by a scale: still members of the groups, getting nothing new, until their workers exit. */
+  #retiring: Slot[] = [];
 
   constructor(deps: SupervisorDeps, options: SuperviseOptions) {
     this.#deps = deps;
@@ -173,7 +183,7 @@ class GroupSupervisor implements Supervisor {
 
     if (this.#options.selfBind) this.#enableMigration();
     try {
-      this.#steer();
+      if (!this.#options.selfBind) this.#balancer = this.#startBalancer();
     } catch (error) {
       for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
       throw error;
@@ -200,7 +210,15 @@ class GroupSupervisor implements Supervisor {
     try {
       if (addresses !== undefined) {
         for (const a of addresses)
-          sockets.push(this.#deps.openSocket({ transport: a.transport, hostname: a.hostname, port: a.port }));
+          sockets.push(
+            this.#deps.openSocket({
+              transport: a.transport,
+              hostname: a.hostname,
+              port: a.port,
+              // One socket for every slot: nobody else may join it unseen.
+              reusePort: !this.#options.sharedSocket,
+            }),
+          );
       } else {
         for (const first of this.#slots[0]?.sockets ?? []) sockets.push(this.#joinGroupOf(first));
       }
@@ -221,6 +239,10 @@ class GroupSupervisor implements Supervisor {
    */
   #joinGroupOf(first: RawSocket): RawSocket {
     if (this.#shared.has(first)) return alias(first);
+    if (this.#options.sharedSocket) {
+      this.#shared.add(first);
+      return alias(first);
+    }
     const address = first.localAddr;
     try {
       return this.#deps.openOwnSocket({ transport: address.transport, hostname: address.hostname, port: address.port });
@@ -477,33 +499,53 @@ class GroupSupervisor implements Supervisor {
         uptimeMs: now - w.startedAt,
         restarts: w.slot.restarts,
         crashLooping: w.slot.crashLooping,
-        sockets: w.slot.sockets.map((socket) => this.#socketInfo(socket)),
+        sockets: w.slot.sockets.map((socket, a) => this.#socketInfo(socket, a, w.slot.index)),
       }))
       .sort((a, b) => a.slot - b.slot || a.generation - b.generation);
   }
 
   /**
-   * Attaches the "cpu" program to each group through slot 0's member, for
-   * as many slots as there are: the kernel numbers a group's sockets in
-   * listen (TCP) or bind (UDP) order, which is slot order, since slots are
-   * opened in order and only the last ones are ever closed. Right after
-   * a scale-down the draining workers' sockets are still members until
-   * those workers exit, so slots added at that moment come after them and
-   * CPUs map exactly again once they are gone.
+   * Steers each group through slot 0's member. The kernel numbers a group's
+   * sockets in listen (TCP) or bind (UDP) order, which is slot order: slots
+   * are opened in order, and only the last ones are ever closed, after a
+   * scale has stopped steering anything to them (#retire).
    */
-  #steer(): void {
-    if (this.#options.steer === "hash") return;
-    for (const socket of this.#slots[0]?.sockets ?? []) steer(this.#deps.sys(), socket.fd, "cpu", this.#slots.length);
+  #startBalancer(): GroupBalancer {
+    const balancer = new GroupBalancer(this.#deps.sys(), () => this.#balancedGroups(), {
+      policy: this.#options.steer,
+      intervalMs: this.#options.steerIntervalMs,
+      stallMs: this.#options.stallMs,
+      onStall: (group, slot, stalled, queued) => {
+        const addr = this.addresses[group] as NetAddr;
+        if (stalled) this.#onEvent({ type: "stalled", slot, addr, queued, ms: this.#options.stallMs });
+        else this.#onEvent({ type: "unstalled", slot, addr });
+      },
+    });
+    balancer.apply();
+    return balancer;
+  }
+
+  /** Per group address, the members in the kernel's order; none for a shared inherited socket, which is no group of ours. */
+  #balancedGroups(): BalancedGroup[] {
+    const members = [...this.#slots, ...this.#retiring];
+    return (this.#slots[0]?.sockets ?? []).map((first, a) => ({
+      transport: first.transport,
+      fds: this.#shared.has(first) ? [] : members.map((slot) => slot.sockets[a]?.fd ?? -1),
+    }));
   }
 
   /** A slot socket with its accept queue; a socket whose queue cannot be read is listed without one. */
-  #socketInfo(socket: RawSocket): SlotSocket {
-    if (socket.fd < 0) return { addr: socket.localAddr };
+  #socketInfo(socket: RawSocket, group: number, slot: number): SlotSocket {
+    const steering =
+      this.#balancer === undefined || this.#shared.has(socket)
+        ? {}
+        : { steeredTo: !this.#balancer.excluded(group, slot) };
+    if (socket.fd < 0) return { addr: socket.localAddr, ...steering };
     try {
       const { transport: _, ...stats } = socketStats(this.#deps.sys(), socket.fd);
-      return { addr: socket.localAddr, ...stats };
+      return { addr: socket.localAddr, ...stats, ...steering };
     } catch {
-      return { addr: socket.localAddr };
+      return { addr: socket.localAddr, ...steering };
     }
   }
 
@@ -562,19 +604,66 @@ class GroupSupervisor implements Supervisor {
         added.push(this.#start(slot, this.#generation, this.#command));
       }
       const removed = this.#slots.splice(workers);
-      const stops: Promise<void>[] = [];
-      for (const slot of removed.reverse()) {
-        clearTimeout(slot.restartTimer);
-        // The worker still holds its own fd of each socket, so closing ours
-        // leaves the socket in the group until the worker closes it too:
-        // it drains what it accepted, and the rest of the queue moves to the
-        // other members where net.ipv4.tcp_migrate_req is on.
-        for (const socket of slot.sockets) socket.close();
-        for (const worker of this.#live) if (worker.slot === slot) stops.push(this.#stopWorker(worker));
-      }
-      this.#steer();
-      await Promise.all([...stops, ...added.map((w) => w.readiness)]);
+      for (const slot of removed) clearTimeout(slot.restartTimer);
+      this.#balancer?.apply();
+      await Promise.all([this.#retire(removed), ...added.map((w) => w.readiness)]);
       this.#onEvent({ type: "scaled", from, to: workers });
+    });
+  }
+
+  /**
+   * Removes slots without resetting what waits in their queues, with or
+   * without net.ipv4.tcp_migrate_req: new connections are steered to the
+   * remaining slots, the retiring workers accept what their queues hold,
+   * and only then are they stopped and their sockets closed. Anything still
+   * queued at the close (a worker that did not drain in the grace time) is
+   * reset by the kernel, or moved where tcp_migrate_req is on, and said.
+   */
+  async #retire(removed: Slot[]): Promise<void> {
+    if (removed.length === 0) return;
+    this.#retiring = removed;
+    this.#balancer?.serveOnly(this.#slots.length);
+    if (this.#balancer !== undefined) await this.#drained(removed);
+    const stops: Promise<void>[] = [];
+    for (const worker of this.#live) if (removed.includes(worker.slot)) stops.push(this.#stopWorker(worker));
+    await Promise.all(stops);
+    for (const slot of removed) {
+      for (const [a, socket] of slot.sockets.entries()) {
+        const left: SlotSocket = this.#socketInfo(socket, a, slot.index);
+        const waiting = left.queued ?? left.queuedBytes ?? 0;
+        if (waiting > 0 && !this.#shared.has(socket)) {
+          const what = left.queued === undefined ? `${waiting} bytes of datagrams` : `${waiting} connection(s)`;
+          this.#notice(
+            `slot ${slot.index}: ${what} still queued on ${formatFdName(socket.localAddr)} when it closed, which the kernel drops unless net.ipv4.tcp_migrate_req moves them`,
+          );
+        }
+        socket.close();
+      }
+    }
+    this.#retiring = [];
+    this.#balancer?.serveOnly(Number.POSITIVE_INFINITY);
+  }
+
+  /** Resolves once every socket of `slots` has had an empty queue for RETIRE_SETTLE_MS, or after the grace time. */
+  #drained(slots: readonly Slot[]): Promise<void> {
+    const started = Date.now();
+    let emptySince: number | undefined;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const now = Date.now();
+        const empty = slots.every((slot) =>
+          slot.sockets.every((socket) => {
+            if (this.#shared.has(socket)) return true;
+            const info = this.#socketInfo(socket, 0, slot.index);
+            return (info.queued ?? info.queuedBytes ?? 0) === 0;
+          }),
+        );
+        emptySince = empty ? (emptySince ?? now) : undefined;
+        const settled = emptySince !== undefined && now - emptySince >= RETIRE_SETTLE_MS;
+        if (settled || this.#stopping || now - started >= this.#options.graceMs) resolve();
+        else setTimeout(check, this.#options.steerIntervalMs);
+      };
+      check();
     });
   }
 
@@ -582,6 +671,7 @@ class GroupSupervisor implements Supervisor {
     if (this.#stopping) return this.stopped;
     this.#stopping = true;
     this.#onEvent({ type: "stopping", signal });
+    this.#balancer?.stop();
     this.#settleReady?.reject(new Error("the supervisor stopped before every worker was ready"));
     void (async () => {
       for (const slot of this.#slots) clearTimeout(slot.restartTimer);
@@ -592,7 +682,7 @@ class GroupSupervisor implements Supervisor {
           return this.#clean(w, await w.child.exited);
         }),
       );
-      for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
+      for (const slot of [...this.#slots, ...this.#retiring]) for (const socket of slot.sockets) socket.close();
       const clean = exits.every(Boolean);
       this.#onEvent({ type: "stopped", clean });
       // Signals stay handled until here: a second SIGINT kills the workers instead of orphaning them.

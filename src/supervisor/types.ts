@@ -16,6 +16,19 @@ export interface GroupAddress {
   readonly port: number;
 }
 
+/** A steering policy of the supervisor; see {@link SuperviseOptions.steer}. */
+export type SteerPolicyName = "hash" | "cpu" | "queue" | "stall-aware";
+
+/** A steering policy with its tuning. */
+export interface SteerOptions {
+  /** The policy; see {@link SuperviseOptions.steer}. */
+  readonly policy: SteerPolicyName;
+  /** "queue" and "stall-aware": milliseconds between samples of the queues (default 5). */
+  readonly intervalMs?: number;
+  /** "stall-aware": milliseconds a queue stays non-empty without shrinking before its slot counts as stalled (default 100). */
+  readonly stallMs?: number;
+}
+
 /** What a generation of workers runs. */
 export interface WorkerCommand {
   /** The app: a script the runtime runs. */
@@ -56,13 +69,31 @@ export interface SuperviseOptions extends WorkerCommand {
    */
   readonly selfBind?: boolean;
   /**
-   * How each group picks a slot for a new connection or datagram: "hash"
-   * (the kernel's own, the default) or "cpu": slot i gets what CPU i
-   * received (modulo the number of slots), a classic BPF program the
-   * supervisor attaches once every slot's socket is open and again after
-   * each scale. Not with `selfBind` (the supervisor holds no socket then).
+   * How each group picks a slot for a new connection or datagram:
+   * - "hash": the kernel's own hash of the addresses (the default);
+   * - "cpu": slot i gets what CPU i received (modulo the number of slots);
+   * - "queue": new TCP connections go only to the slots whose accept
+   *   queues are the shortest (all while they are equal), so a busy worker
+   *   is passed over until it catches up;
+   * - "stall-aware": a slot whose queue stays non-empty without shrinking
+   *   for `stallMs` (its worker accepts nothing) gets no new TCP connection
+   *   until its queue is empty again.
+   * The supervisor attaches a classic BPF program to each group, again
+   * after each scale; for "queue" and "stall-aware" it samples every slot's
+   * queue every `intervalMs` and re-attaches when the chosen slots change.
+   * UDP groups follow "hash" or "cpu" ("queue" and "stall-aware" keep the
+   * hash for them). Not with `selfBind` (the supervisor holds no socket then).
    */
-  readonly steer?: "hash" | "cpu";
+  readonly steer?: SteerPolicyName | SteerOptions;
+  /**
+   * Every slot serves one socket per address instead of a socket of its own
+   * (default false): one accept queue that whichever worker is free takes
+   * from, as Node's cluster with SCHED_NONE or nginx without `reuseport`
+   * do. Work-conserving, so a busy worker holds no queue of its own, at the
+   * price of every waiting worker waking for each connection. Not with
+   * `steer` or `selfBind`.
+   */
+  readonly sharedSocket?: boolean;
   /** Milliseconds a stopping worker gets before SIGKILL (default 30,000). */
   readonly graceMs?: number;
   /** Milliseconds a new worker gets to become ready (default 30,000); later counts as a failure. */
@@ -141,6 +172,12 @@ export interface SlotSocket {
   readonly queuedBytes?: number;
   /** UDP: datagrams the kernel dropped on this socket. */
   readonly drops?: number;
+  /**
+   * Whether the group's steering sends new connections (or datagrams) to
+   * this socket now: false while its slot is stalled, has a longer queue
+   * than others under "queue", or is being retired by a scale.
+   */
+  readonly steeredTo?: boolean;
 }
 
 /** How a worker ended. */
@@ -184,6 +221,20 @@ export type SupervisorEvent =
   | { readonly type: "reloaded"; readonly generation: number; readonly ms: number }
   | { readonly type: "reload-failed"; readonly generation: number; readonly reason: string }
   | { readonly type: "scaled"; readonly from: number; readonly to: number }
+  | {
+      /** "stall-aware": the slot's queue on `addr` held `queued` connections for `ms` without shrinking; it gets no new ones. */
+      readonly type: "stalled";
+      readonly slot: number;
+      readonly addr: NetAddr;
+      readonly queued: number;
+      readonly ms: number;
+    }
+  | {
+      /** "stall-aware": the slot's queue on `addr` is empty again, and it gets new connections again. */
+      readonly type: "unstalled";
+      readonly slot: number;
+      readonly addr: NetAddr;
+    }
   | { readonly type: "stopping"; readonly signal: string | null }
   | { readonly type: "stopped"; readonly clean: boolean }
   | { readonly type: "notice"; readonly message: string };

@@ -1,5 +1,6 @@
 import type { Scenario } from "./_scenario.ts";
 import { activationScenarios } from "./activation-scenarios.ts";
+import { balanceScenarios } from "./balance-scenarios.ts";
 import { clusterScenarios } from "./cluster-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
@@ -24,4 +25,5 @@ export const scenarios: readonly Scenario[] = [
   ...datagramScenarios,
   ...activationScenarios,
   ...supervisorScenarios,
+  ...balanceScenarios,
 ];
