@@ -7,6 +7,7 @@ export interface ResolvedSuperviseOptions {
   readonly listen: readonly Required<GroupAddress>[];
   readonly selfBind: boolean;
   readonly steer: "hash" | "cpu";
+  readonly pin: boolean;
   readonly graceMs: number;
   readonly readyTimeoutMs: number;
   readonly env: Readonly<Record<string, string>> | undefined;
@@ -34,6 +35,7 @@ const knownKeys = new Set([
   "listen",
   "selfBind",
   "steer",
+  "pin",
   "graceMs",
   "readyTimeoutMs",
   "env",
@@ -130,6 +132,8 @@ export function resolveSuperviseOptions(
   if (steer !== "hash" && selfBind) {
     throw new TypeError("steer needs the supervisor to hold the group's sockets, which it does not with selfBind");
   }
+  const pin = options.pin ?? false;
+  if (typeof pin !== "boolean") throw new TypeError(`pin must be a boolean, got ${JSON.stringify(pin)}`);
   if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
     throw new TypeError("env must be an object of strings");
   }
@@ -143,6 +147,7 @@ export function resolveSuperviseOptions(
     listen,
     selfBind,
     steer,
+    pin,
     graceMs: positiveInteger(options.graceMs, "graceMs", 30_000, 0),
     readyTimeoutMs: positiveInteger(options.readyTimeoutMs, "readyTimeoutMs", 30_000),
     env: options.env,
