@@ -22,14 +22,14 @@ function runtimeArgs(host: Host): string[] {
   return [];
 }
 
-interface Started {
+export interface Started {
   readonly supervisor: Supervisor;
   readonly events: SupervisorEvent[];
   readonly output: WorkerOutputLine[];
   readonly port: number;
 }
 
-async function start(
+export async function start(
   { lib, host }: Context,
   args: readonly string[],
   options: Partial<SuperviseOptions> = {},
@@ -61,7 +61,7 @@ function generationOf(body: string): number {
   return Number(body.split("-")[1]);
 }
 
-function describeFailures(result: LoadResult): string {
+export function describeFailures(result: LoadResult): string {
   return `${result.failed} of ${result.ok + result.failed} failed: ${JSON.stringify(result.errors)}`;
 }
 
@@ -71,7 +71,7 @@ function describeFailures(result: LoadResult): string {
  * notify sockets). Deno keeps an unnamed socket pair of its own, which
  * appears at some point of a process's life and stays, so those are left out.
  */
-function socketsAndPipes(): Set<string> {
+export function socketsAndPipes(): Set<string> {
   // Read each table once: after load, /proc/net/tcp holds thousands of TIME_WAIT lines.
   const ours = new Set<string>();
   for (const file of ["tcp", "tcp6", "udp", "udp6", "unix"]) {
@@ -91,11 +91,11 @@ function socketsAndPipes(): Set<string> {
 }
 
 /** Those of `now` that `before` did not have: what was opened and not closed (an earlier scenario's late closes aside). */
-function opened(before: Set<string>, now: Set<string>): string[] {
+export function opened(before: Set<string>, now: Set<string>): string[] {
   return [...now].filter((fd) => !before.has(fd));
 }
 
-async function stopCleanly(supervisor: Supervisor): Promise<void> {
+export async function stopCleanly(supervisor: Supervisor): Promise<void> {
   assert.equal(await supervisor.stop(), true, "every worker stopped cleanly");
 }
 
