@@ -18,6 +18,7 @@ const runOptions = {
   "ready-timeout": { type: "string" },
   "self-bind": { type: "boolean" },
   steer: { type: "string" },
+  pin: { type: "boolean" },
   name: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -145,6 +146,7 @@ export function parseRun(argv: readonly string[]): RunRequest {
       readyTimeoutMs: seconds(values["ready-timeout"], "--ready-timeout"),
       selfBind: values["self-bind"] ?? false,
       steer: steerPolicy(values.steer),
+      pin: values.pin ?? false,
     },
   };
 }

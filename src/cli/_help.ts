@@ -65,6 +65,12 @@ Options:
       --steer <hash|cpu>   how the kernel picks a worker for each connection:
                            hash (its own, the default) or cpu (worker i gets
                            what CPU i received, modulo the number of workers)
+      --pin                pin worker i, every thread of it, to the (i mod n)th
+                           of the n CPUs this command may run on, from its
+                           first instruction and again on every restart,
+                           reload and scale; with --steer cpu and as many
+                           workers as CPUs, worker i then serves the
+                           connections CPU i received, on CPU i (Linux)
       --name <name>        the name reuseport status/reload/scale/stop use
                            (default: the app's file name without extension)
   -h, --help               this text
