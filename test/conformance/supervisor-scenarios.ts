@@ -399,6 +399,7 @@ export const supervisorScenarios: readonly Scenario[] = [
       [{ app, listen: [{ port: 1 }], nonsense: 1 }, /nonsense/],
       [{ app, listen: [{ port: 1 }], steer: "round-robin" }, /steer/],
       [{ app, listen: [{ port: 1000 }], steer: "cpu", selfBind: true }, /steer/],
+      [{ app, listen: [{ port: 1 }], pin: "yes" }, /pin/],
     ];
     for (const [options, message] of bad) {
       let thrown: unknown;
