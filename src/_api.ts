@@ -1,4 +1,5 @@
 import { Activation } from "./activation/inherited.ts";
+import { getAffinity as getAffinityWith, setAffinity as setAffinityWith } from "./cpu/affinity.ts";
 import type { FdWatch } from "./ffi/readiness.ts";
 import type { Sys } from "./ffi/sys.ts";
 import { inspectPort as inspectPortWith, type PortReport } from "./inspect/inspect.ts";
@@ -6,6 +7,7 @@ import type { RuntimeAdapter } from "./runtime/_adapter.ts";
 import { listenDatagram as listenDatagramWith } from "./runtime/_datagram.ts";
 import { listen as listenWith } from "./runtime/_listener.ts";
 import { accept4 as accept4With } from "./socket/accept.ts";
+import { getIncomingCpu as getIncomingCpuWith, setIncomingCpu as setIncomingCpuWith } from "./socket/incoming-cpu.ts";
 import { openSocket as openSocketWith } from "./socket/open.ts";
 import { listenOverflows as listenOverflowsWith, socketStats as socketStatsWith } from "./socket/stats.ts";
 import { type SteeringPolicy, steer as steerWith } from "./steer/steer.ts";
@@ -142,6 +144,41 @@ export interface Api {
    */
   steer(fd: number, policy: SteeringPolicy, groupSize?: number): void;
   /**
+   * Pins every thread of this process to `cpus` with sched_setaffinity(2):
+   * the runtime's own threads too (libuv's pool, the engine's helpers,
+   * Deno's tokio threads), found in /proc/self/task, walked again until no
+   * new one appears; threads started later inherit the mask. No privilege
+   * is needed for one's own process. Linux.
+   *
+   * @throws {TypeError | RangeError} unless `cpus` is a non-empty array of
+   *   distinct integers from 0 to 1023, before any system call.
+   * @throws {SocketError} when the kernel refuses (EINVAL for a CPU that is
+   *   offline, absent or outside the process's cpuset; the mask is left as it was).
+   */
+  setAffinity(cpus: readonly number[]): void;
+  /** The CPUs the calling thread may run on, ascending (sched_getaffinity(2)): after {@link setAffinity}, every thread's. Linux. */
+  getAffinity(): number[];
+  /**
+   * SO_INCOMING_CPU of a socket (Linux 3.19+): on an accepted connection,
+   * the CPU that last handled its packets; on a listening socket, -1 until
+   * {@link setIncomingCpu} sets it.
+   *
+   * @throws {RangeError} for an fd that is not a non-negative integer.
+   * @throws {SocketError} when getsockopt fails (EBADF, ENOTSOCK).
+   */
+  getIncomingCpu(fd: number): number;
+  /**
+   * Sets SO_INCOMING_CPU on a socket (Linux 4.4+): in a SO_REUSEPORT
+   * group, the member set to a CPU gets the connections that CPU receives,
+   * the rest go by the hash (Linux 6.2+; from 4.6 to 6.1 the group's hash
+   * decides alone). A lighter way than {@link steer}'s `"cpu"` to tie
+   * sockets to CPUs, with workers pinned by {@link setAffinity}.
+   *
+   * @throws {RangeError} for an fd or cpu that is not a non-negative integer.
+   * @throws {SocketError} when setsockopt fails (EBADF, ENOTSOCK).
+   */
+  setIncomingCpu(fd: number, cpu: number): void;
+  /**
    * The sockets this process inherited through socket activation (systemd's
    * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
    * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this
@@ -195,6 +232,10 @@ export function createApi(load: () => Sys, adapter: RuntimeAdapter): Api {
     listenOverflows: () => listenOverflowsWith(sys()),
     inspectPort: (port) => inspectPortWith(sys(), port),
     steer: (fd, policy, groupSize) => steerWith(sys(), fd, policy, groupSize),
+    setAffinity: (cpus) => setAffinityWith(sys(), cpus),
+    getAffinity: () => getAffinityWith(sys()),
+    getIncomingCpu: (fd) => getIncomingCpuWith(sys(), fd),
+    setIncomingCpu: (fd, cpu) => setIncomingCpuWith(sys(), fd, cpu),
     inheritedSockets: () => activation.list(),
     notifyReady: () => activation.notifyReady(),
     sys,

@@ -141,6 +141,41 @@ export const inspectPort: (port: number) => PortReport = api.inspectPort;
  */
 export const steer: (fd: number, policy: SteeringPolicy, groupSize?: number) => void = api.steer;
 /**
+ * Pins every thread of this process to `cpus` with sched_setaffinity(2):
+ * Deno's own threads too (tokio's, V8's helpers), found in
+ * /proc/self/task, walked again until no new one appears; threads started
+ * later inherit the mask. No privilege is needed for one's own process.
+ * Linux.
+ *
+ * @throws {TypeError | RangeError} unless `cpus` is a non-empty array of
+ *   distinct integers from 0 to 1023, before any system call.
+ * @throws {SocketError} when the kernel refuses (EINVAL for a CPU that is
+ *   offline, absent or outside the process's cpuset; the mask is left as it was).
+ */
+export const setAffinity: (cpus: readonly number[]) => void = api.setAffinity;
+/** The CPUs the calling thread may run on, ascending (sched_getaffinity(2)): after {@link setAffinity}, every thread's. Linux. */
+export const getAffinity: () => number[] = api.getAffinity;
+/**
+ * SO_INCOMING_CPU of a socket (Linux 3.19+): on an accepted connection,
+ * the CPU that last handled its packets; on a listening socket, -1 until
+ * {@link setIncomingCpu} sets it.
+ *
+ * @throws {RangeError} for an fd that is not a non-negative integer.
+ * @throws {SocketError} when getsockopt fails (EBADF, ENOTSOCK).
+ */
+export const getIncomingCpu: (fd: number) => number = api.getIncomingCpu;
+/**
+ * Sets SO_INCOMING_CPU on a socket (Linux 4.4+): in a SO_REUSEPORT
+ * group, the member set to a CPU gets the connections that CPU receives,
+ * the rest go by the hash (Linux 6.2+; from 4.6 to 6.1 the group's hash
+ * decides alone). A lighter way than {@link steer}'s `"cpu"` to tie
+ * sockets to CPUs, with workers pinned by {@link setAffinity}.
+ *
+ * @throws {RangeError} for an fd or cpu that is not a non-negative integer.
+ * @throws {SocketError} when setsockopt fails (EBADF, ENOTSOCK).
+ */
+export const setIncomingCpu: (fd: number, cpu: number) => void = api.setIncomingCpu;
+/**
  * The sockets this process inherited through socket activation (systemd's
  * protocol, which `reuseport`'s supervisor speaks too): LISTEN_FDS fds
  * from 3, named by LISTEN_FDNAMES, taken only when LISTEN_PID is this

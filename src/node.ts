@@ -30,6 +30,14 @@ export const listenOverflows: Api["listenOverflows"] = api.listenOverflows;
 export const inspectPort: Api["inspectPort"] = api.inspectPort;
 /** {@inheritDoc Api.steer} */
 export const steer: Api["steer"] = api.steer;
+/** {@inheritDoc Api.setAffinity} */
+export const setAffinity: Api["setAffinity"] = api.setAffinity;
+/** {@inheritDoc Api.getAffinity} */
+export const getAffinity: Api["getAffinity"] = api.getAffinity;
+/** {@inheritDoc Api.getIncomingCpu} */
+export const getIncomingCpu: Api["getIncomingCpu"] = api.getIncomingCpu;
+/** {@inheritDoc Api.setIncomingCpu} */
+export const setIncomingCpu: Api["setIncomingCpu"] = api.setIncomingCpu;
 /** {@inheritDoc Api.inheritedSockets} */
 export const inheritedSockets: Api["inheritedSockets"] = api.inheritedSockets;
 /** {@inheritDoc Api.notifyReady} */

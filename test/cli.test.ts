@@ -2,7 +2,7 @@
 // reload, scale and stop over its control socket, signals, and who may
 // talk to it.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -57,6 +57,7 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       "--grace",
       "--ready-timeout",
       "--self-bind",
+      "--pin",
       "tcp_migrate_req",
     ]) {
       expect(result.stdout).toContain(option);
@@ -143,7 +144,65 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       running.child.kill("SIGKILL");
     }
   }, 90_000);
+
+  test("run --pin: status shows each worker's CPU, where the kernel has its every thread", async () => {
+    const name = `cli-pin-${id}`;
+    const running = start(id, [
+      "run",
+      "-w",
+      "2",
+      "-p",
+      "0",
+      "-H",
+      "127.0.0.1",
+      "--pin",
+      "--name",
+      name,
+      "--runtime-args",
+      appFlags[id],
+      "--",
+      app,
+      "inherited",
+    ]);
+    try {
+      await running.waitFor(/slot 0 pid \d+ gen 1: ready/);
+      await running.waitFor(/slot 1 pid \d+ gen 1: ready/);
+      // The CPUs this test may run on are the supervisor's: slot i gets the (i mod n)th.
+      const own = cpuList(readFileSync("/proc/self/status", "utf8"));
+      const json = JSON.parse(runSync(id, ["status", name, "--json"]).stdout) as {
+        workers: { slot: number; pid: number; cpu: number }[];
+      };
+      expect(json.workers).toHaveLength(2);
+      for (const worker of json.workers) {
+        const cpu = own[worker.slot % own.length];
+        expect(worker.cpu).toBe(cpu);
+        const threads = readdirSync(`/proc/${worker.pid}/task`);
+        expect(threads.length).toBeGreaterThan(1);
+        for (const tid of threads) {
+          expect(cpuList(readFileSync(`/proc/${worker.pid}/task/${tid}/status`, "utf8"))).toEqual([cpu]);
+        }
+      }
+      const table = runSync(id, ["status", name]).stdout;
+      expect(table).toMatch(/^slot\s+pid\s+gen\s+runtime\s+state\s+uptime\s+restarts\s+cpu\s+queue$/m);
+      expect(table).toMatch(
+        new RegExp(`^1\\s+\\d+\\s+1\\s+\\w+\\s+ready\\s+\\S+\\s+0\\s+${own[1 % own.length]}\\s+0/\\d+$`, "m"),
+      );
+      expect(runSync(id, ["stop", name]).status).toBe(0);
+      expect(await running.exited).toBe(0);
+    } finally {
+      running.child.kill("SIGKILL");
+    }
+  }, 60_000);
 });
+
+/** The Cpus_allowed_list of a /proc status file, as CPU numbers ("0-1,3" → [0, 1, 3]). */
+function cpuList(status: string): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1] ?? "";
+  return list.split(",").flatMap((part) => {
+    const [from = 0, to = from] = part.split("-").map(Number);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+}
 
 describe("the control socket", () => {
   test("lives in a 0700 directory, is 0600, and another user cannot use it", async () => {

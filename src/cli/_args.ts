@@ -20,6 +20,7 @@ const runOptions = {
   steer: { type: "string" },
   "stall-ms": { type: "string" },
   "shared-socket": { type: "boolean" },
+  pin: { type: "boolean" },
   name: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -155,6 +156,7 @@ export function parseRun(argv: readonly string[]): RunRequest {
       selfBind: values["self-bind"] ?? false,
       steer: steerPolicy(values.steer, values["stall-ms"]),
       sharedSocket: values["shared-socket"] ?? false,
+      pin: values.pin ?? false,
     },
   };
 }

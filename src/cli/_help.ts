@@ -85,6 +85,12 @@ Options:
                            each): a busy worker holds up nobody, as with
                            Node's cluster (SCHED_NONE) or nginx without
                            reuseport. Not with --steer or --self-bind
+      --pin                pin worker i, every thread of it, to the (i mod n)th
+                           of the n CPUs this command may run on, from its
+                           first instruction and again on every restart,
+                           reload and scale; with --steer cpu and as many
+                           workers as CPUs, worker i then serves the
+                           connections CPU i received, on CPU i (Linux)
       --name <name>        the name reuseport status/reload/scale/stop use
                            (default: the app's file name without extension)
   -h, --help               this text

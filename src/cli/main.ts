@@ -68,8 +68,10 @@ function formatUptime(ms: number): string {
 
 /** The `reuseport status` table. */
 export function formatStatus(name: string, generation: number, slots: number, workers: readonly WorkerInfo[]): string {
+  // The cpu column only for pinned workers (run --pin).
+  const pinned = workers.some((w) => w.cpu !== undefined);
   const rows = [
-    ["slot", "pid", "gen", "runtime", "state", "uptime", "restarts", "queue"],
+    ["slot", "pid", "gen", "runtime", "state", "uptime", "restarts", ...(pinned ? ["cpu"] : []), "queue"],
     ...workers.map((w) => [
       String(w.slot),
       String(w.pid),
@@ -78,6 +80,7 @@ export function formatStatus(name: string, generation: number, slots: number, wo
       w.crashLooping ? `${w.state} (crash loop)` : w.state,
       formatUptime(w.uptimeMs),
       String(w.restarts),
+      ...(pinned ? [w.cpu === undefined ? "-" : String(w.cpu)] : []),
       // Waiting connections and the limit per socket of the slot, as ss -lt shows them; UDP has none.
       (w.sockets ?? [])
         .map((s) =>

@@ -79,6 +79,12 @@ export interface Layouts {
   };
   /** `struct mmsghdr` (recvmmsg/sendmmsg): a msghdr and the byte count; absent where libc has no recvmmsg. */
   readonly mmsghdr?: { readonly size: number; readonly len: Field };
+  /**
+   * `cpu_set_t` (sched_setaffinity): a bit per CPU in `word`-byte unsigned
+   * longs, CPU n at bit n % (8 × word) of word n / (8 × word), each word in
+   * the platform's byte order; `size` bytes in all. Linux only here.
+   */
+  readonly cpuSet?: { readonly size: number; readonly word: number };
   /** `struct epoll_event`: packed (12 bytes) on x86_64, 16 bytes elsewhere. Linux only. */
   readonly epollEvent?: { readonly size: number; readonly events: Field; readonly data: Field };
 }
@@ -134,6 +140,13 @@ export interface Constants {
   readonly TCP_NODELAY: number;
   /** `TCP_INFO`: getsockopt at IPPROTO_TCP, a struct tcp_info (layouts.tcpInfo); Linux only here. */
   readonly TCP_INFO?: number;
+  /**
+   * `SO_INCOMING_CPU`: SOL_SOCKET int option, the CPU that last handled a
+   * socket's packets (getsockopt, Linux 3.19+); set on a listening socket
+   * (Linux 4.4+) it is the CPU the socket prefers in its reuseport group.
+   * Linux only here.
+   */
+  readonly SO_INCOMING_CPU?: number;
   /** `O_RDONLY`: open(2) for reading. */
   readonly O_RDONLY: number;
   /** `O_NONBLOCK`: the non-blocking file status flag (open(2), fcntl F_SETFL). */

@@ -82,6 +82,10 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   epoll_ctl: { params: ["i32", "i32", "i32", "buf"], result: "i32", optional: true },
   // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout): Linux only, called with timeout 0
   epoll_wait: { params: ["i32", "buf", "i32", "i32"], result: "i32", optional: true },
+  // int sched_setaffinity(pid_t tid, size_t size, const cpu_set_t *mask): Linux; tid 0 is the calling thread
+  sched_setaffinity: { params: ["i32", "usize", "buf"], result: "i32", optional: true },
+  // int sched_getaffinity(pid_t tid, size_t size, cpu_set_t *mask): Linux; glibc returns 0, the kernel the bytes written
+  sched_getaffinity: { params: ["i32", "usize", "buf"], result: "i32", optional: true },
   // void *memmove(void *dst, const void *src, size_t n): with n = 0, the address of a buffer (see Sys.addressOf)
   memmove: { params: ["buf", "buf", "usize"], result: "usize" },
 };

@@ -102,6 +102,14 @@ export interface Sys {
   /** epoll_wait(2) into `events` (`max` struct epoll_event); the library calls it with timeout 0 only. */
   epollWait: ((epfd: number, events: Uint8Array, max: number, timeoutMs: number) => number) | undefined;
   /**
+   * sched_setaffinity(2): the CPUs thread `tid` may run on (0: the calling
+   * thread only), from a cpu_set_t (layouts.cpuSet) of `size` bytes.
+   * Undefined where libc lacks it (anything but Linux).
+   */
+  schedSetaffinity: ((tid: number, size: number, mask: Uint8Array) => number) | undefined;
+  /** sched_getaffinity(2): thread `tid`'s CPUs (0: the calling thread) into `mask`, `size` bytes. Linux. */
+  schedGetaffinity: ((tid: number, size: number, mask: Uint8Array) => number) | undefined;
+  /**
    * The address C sees for `buffer`'s first byte, for structs that point
    * into other memory (msghdr, iovec). Only meaningful for memory that never
    * moves: the view of an ArrayBuffer made with `new ArrayBuffer(n)` (its
@@ -153,6 +161,8 @@ export function errnoReturning(
     getdents64,
     pidfd_open,
     pidfd_getfd,
+    sched_setaffinity,
+    sched_getaffinity,
   } = raw as Record<string, Raw | undefined>;
   // One arrow per C function, each calling it from a call site of its own: the
   // runtimes make their fast FFI calls (V8's fast API calls on Deno) only from
@@ -191,6 +201,8 @@ export function errnoReturning(
     epollCreate1: epoll_create1 && ((flags) => settle(epoll_create1(flags))),
     epollCtl: epoll_ctl && ((epfd, op, fd, event) => settle(epoll_ctl(epfd, op, fd, event))),
     epollWait: epoll_wait && ((epfd, events, max, timeout) => settle(epoll_wait(epfd, events, max, timeout))),
+    schedSetaffinity: sched_setaffinity && ((tid, length, mask) => settle(sched_setaffinity(tid, size(length), mask))),
+    schedGetaffinity: sched_getaffinity && ((tid, length, mask) => settle(sched_getaffinity(tid, size(length), mask))),
     addressOf: addressOf((buffer) => Number(c.memmove(buffer, buffer, size(0)))),
     pollOffThread: undefined,
   };

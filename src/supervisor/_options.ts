@@ -13,6 +13,7 @@ export interface ResolvedSuperviseOptions {
   readonly steerIntervalMs: number;
   /** How long a queue must stay non-empty without shrinking to count as stalled. */
   readonly stallMs: number;
+  readonly pin: boolean;
   readonly graceMs: number;
   readonly readyTimeoutMs: number;
   readonly env: Readonly<Record<string, string>> | undefined;
@@ -46,6 +47,7 @@ const knownKeys = new Set([
   "selfBind",
   "steer",
   "sharedSocket",
+  "pin",
   "graceMs",
   "readyTimeoutMs",
   "env",
@@ -168,6 +170,8 @@ export function resolveSuperviseOptions(
       "sharedSocket gives every slot one socket: there is no group to steer or to bind (steer, selfBind)",
     );
   }
+  const pin = options.pin ?? false;
+  if (typeof pin !== "boolean") throw new TypeError(`pin must be a boolean, got ${JSON.stringify(pin)}`);
   if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
     throw new TypeError("env must be an object of strings");
   }
@@ -184,6 +188,7 @@ export function resolveSuperviseOptions(
     sharedSocket,
     steerIntervalMs: steer.intervalMs,
     stallMs: steer.stallMs,
+    pin,
     graceMs: positiveInteger(options.graceMs, "graceMs", 30_000, 0),
     readyTimeoutMs: positiveInteger(options.readyTimeoutMs, "readyTimeoutMs", 30_000),
     env: options.env,

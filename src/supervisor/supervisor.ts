@@ -1,4 +1,5 @@
 import { formatFdName } from "../activation/names.ts";
+import { getAffinity, withThreadAffinity } from "../cpu/affinity.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { setTimeoutOption } from "../socket/sockopt.ts";
@@ -73,6 +74,8 @@ class Worker {
   readonly generation: number;
   readonly command: ResolvedCommand;
   readonly child: ChildHandle;
+  /** The CPU it was pinned to, with `pin`. */
+  readonly cpu: number | undefined;
   readonly startedAt = Date.now();
   state: WorkerState = "starting";
   /** The supervisor asked it to stop: its exit is no failure. */
@@ -84,11 +87,12 @@ class Worker {
   notify: NotifyReceiver | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(slot: Slot, generation: number, command: ResolvedCommand, child: ChildHandle) {
+  constructor(slot: Slot, generation: number, command: ResolvedCommand, child: ChildHandle, cpu: number | undefined) {
     this.slot = slot;
     this.generation = generation;
     this.command = command;
     this.child = child;
+    this.cpu = cpu;
     this.readiness = new Promise((resolve) => {
       this.settleReadiness = resolve;
     });
@@ -146,11 +150,14 @@ class GroupSupervisor implements Supervisor {
   #balancer: GroupBalancer | undefined;
   /** Slots being removed by a scale: still members of the groups, getting nothing new, until their workers exit. */
   #retiring: Slot[] = [];
+  /** With `pin`: the CPUs the supervisor may run on, read once at the start; slot i's worker gets the (i mod n)th. */
+  readonly #cpus: readonly number[];
 
   constructor(deps: SupervisorDeps, options: SuperviseOptions) {
     this.#deps = deps;
     this.#options = resolveSuperviseOptions(options, deps.host.runtime, deps.host.cpuCount());
     this.#command = this.#options.command;
+    this.#cpus = this.#options.pin ? getAffinity(deps.sys()) : [];
     this.#onEvent = options.onEvent ?? (() => {});
     this.#onOutput =
       options.onOutput ??
@@ -342,16 +349,23 @@ class GroupSupervisor implements Supervisor {
       spawn = withListenPid(argv);
     }
     const lines = { stdout: undefined as LineSplitter | undefined, stderr: undefined as LineSplitter | undefined };
-    const child = host.spawn({
-      ...spawn,
-      env,
-      cwd: this.#options.cwd,
-      fds: slot.sockets.map((s) => s.fd),
-      onStdout: (chunk) => lines.stdout?.push(chunk),
-      onStderr: (chunk) => lines.stderr?.push(chunk),
-    });
+    const cpu = this.#cpus.length > 0 ? this.#cpus[slot.index % this.#cpus.length] : undefined;
+    const spawnChild = (): ChildHandle =>
+      host.spawn({
+        ...spawn,
+        env,
+        cwd: this.#options.cwd,
+        fds: slot.sockets.map((s) => s.fd),
+        onStdout: (chunk) => lines.stdout?.push(chunk),
+        onStderr: (chunk) => lines.stderr?.push(chunk),
+      });
+    // Every runtime forks (or posix_spawns) on this thread before spawn()
+    // returns, and the child starts with the forking thread's mask: pinning
+    // this thread alone for the call pins the child before its runtime
+    // starts a thread, with nothing else of the supervisor moved.
+    const child = cpu === undefined ? spawnChild() : withThreadAffinity(this.#deps.sys(), [cpu], spawnChild);
     this.#keepNonBlocking(slot.sockets);
-    worker = new Worker(slot, generation, command, child);
+    worker = new Worker(slot, generation, command, child, cpu);
     const started = worker;
     const emit = (stream: "stdout" | "stderr") => (line: string) =>
       this.#onOutput({ slot: slot.index, pid: started.pid, generation, stream, line });
@@ -500,6 +514,7 @@ class GroupSupervisor implements Supervisor {
         restarts: w.slot.restarts,
         crashLooping: w.slot.crashLooping,
         sockets: w.slot.sockets.map((socket, a) => this.#socketInfo(socket, a, w.slot.index)),
+        ...(w.cpu === undefined ? {} : { cpu: w.cpu }),
       }))
       .sort((a, b) => a.slot - b.slot || a.generation - b.generation);
   }

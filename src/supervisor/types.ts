@@ -94,6 +94,14 @@ export interface SuperviseOptions extends WorkerCommand {
    * `steer` or `selfBind`.
    */
   readonly sharedSocket?: boolean;
+  /**
+   * Pin each worker to one CPU from its first instruction (default false):
+   * slot i's worker runs on the (i mod n)th of the n CPUs the supervisor
+   * may run on (its own affinity), every thread of it, across restarts,
+   * reloads and scaling. With `steer: "cpu"` and CPUs 0 to n-1, slot i's
+   * worker then runs on the CPU whose connections its socket gets. Linux.
+   */
+  readonly pin?: boolean;
   /** Milliseconds a stopping worker gets before SIGKILL (default 30,000). */
   readonly graceMs?: number;
   /** Milliseconds a new worker gets to become ready (default 30,000); later counts as a failure. */
@@ -158,6 +166,8 @@ export interface WorkerInfo {
   readonly crashLooping: boolean;
   /** The slot's sockets, each with its accept queue where the kernel reports one (TCP on Linux). */
   readonly sockets: readonly SlotSocket[];
+  /** With `pin`: the CPU the worker was started on (its every thread's, unless it moves itself). */
+  readonly cpu?: number;
 }
 
 /** One socket of a worker's slot, as `reuseport status` shows it. */

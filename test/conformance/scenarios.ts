@@ -5,6 +5,7 @@ import { clusterScenarios } from "./cluster-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { loadScenarios } from "./load-scenarios.ts";
+import { pinningScenarios } from "./pinning-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
 import { steeringScenarios } from "./steering-scenarios.ts";
 import { supervisorScenarios } from "./supervisor-scenarios.ts";
@@ -26,4 +27,5 @@ export const scenarios: readonly Scenario[] = [
   ...activationScenarios,
   ...supervisorScenarios,
   ...balanceScenarios,
+  ...pinningScenarios,
 ];

@@ -9,7 +9,7 @@ import type { Context, Scenario } from "./_scenario.ts";
 const clientScript = new URL("./connect-client.ts", import.meta.url).pathname;
 
 /** Connects `count` times from a process pinned to `cpu` (taskset), so its SYNs are handled on that CPU. */
-function connectFrom(ctx: Context, cpu: number, port: number, count: number): void {
+export function connectFrom(ctx: Context, cpu: number, port: number, count: number): void {
   const [command, ...args] = [
     "taskset",
     "-c",

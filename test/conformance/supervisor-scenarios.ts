@@ -22,7 +22,7 @@ function runtimeArgs(host: Host): string[] {
   return [];
 }
 
-interface Started {
+export interface Started {
   readonly supervisor: Supervisor;
   readonly events: SupervisorEvent[];
   readonly output: WorkerOutputLine[];
@@ -71,7 +71,7 @@ export function describeFailures(result: LoadResult): string {
  * notify sockets). Deno keeps an unnamed socket pair of its own, which
  * appears at some point of a process's life and stays, so those are left out.
  */
-function socketsAndPipes(): Set<string> {
+export function socketsAndPipes(): Set<string> {
   // Read each table once: after load, /proc/net/tcp holds thousands of TIME_WAIT lines.
   const ours = new Set<string>();
   for (const file of ["tcp", "tcp6", "udp", "udp6", "unix"]) {
@@ -91,7 +91,7 @@ function socketsAndPipes(): Set<string> {
 }
 
 /** Those of `now` that `before` did not have: what was opened and not closed (an earlier scenario's late closes aside). */
-function opened(before: Set<string>, now: Set<string>): string[] {
+export function opened(before: Set<string>, now: Set<string>): string[] {
   return [...now].filter((fd) => !before.has(fd));
 }
 
@@ -401,6 +401,7 @@ export const supervisorScenarios: readonly Scenario[] = [
       [{ app, listen: [{ port: 1 }], nonsense: 1 }, /nonsense/],
       [{ app, listen: [{ port: 1 }], steer: "round-robin" }, /steer/],
       [{ app, listen: [{ port: 1000 }], steer: "cpu", selfBind: true }, /steer/],
+      [{ app, listen: [{ port: 1 }], pin: "yes" }, /pin/],
     ];
     for (const [options, message] of bad) {
       let thrown: unknown;

@@ -29,6 +29,7 @@ const constants: Constants = {
   IPV6_V6ONLY: 26,
   TCP_NODELAY: 1,
   TCP_INFO: 11,
+  SO_INCOMING_CPU: 49,
   O_RDONLY: 0,
   O_NONBLOCK: 0x800,
   O_CLOEXEC: 0x80000,
@@ -102,6 +103,8 @@ const commonLayouts: Omit<Layouts, "epollEvent"> = {
     flags: { offset: 48, size: 4 },
   },
   mmsghdr: { size: 64, len: { offset: 56, size: 4 } },
+  // glibc's cpu_set_t: 1024 CPUs in 64-bit words; the kernel reads min(its nr_cpu_ids, ours) bits.
+  cpuSet: { size: 128, word: 8 },
 };
 
 /** x86_64 declares epoll_event packed: the 64-bit data follows the events word directly. */
