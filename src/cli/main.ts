@@ -1,10 +1,10 @@
 import type { PortReport } from "../inspect/inspect.ts";
 import type { ProcessHost } from "../supervisor/_host.ts";
+import { formatPrometheus, type SupervisorStatus } from "../supervisor/_prometheus.ts";
 import type { SuperviseOptions, Supervisor, SupervisorEvent, WorkerInfo } from "../supervisor/types.ts";
 import { parseRun, UsageError } from "./_args.ts";
 import { MAIN_HELP, RUN_HELP } from "./_help.ts";
 import { formatInspect } from "./_inspect.ts";
-import { formatPrometheus } from "./_prometheus.ts";
 
 /** What the command needs: a way to start a supervisor, and the runtime. */
 export interface CliDeps {
@@ -189,8 +189,7 @@ async function control(verb: string, argv: readonly string[], deps: CliDeps): Pr
   if (json || failed) {
     host.writeStdout(`${JSON.stringify(answer)}\n`);
   } else if (verb === "status" && prometheus) {
-    const status = answer as { name: string; generation: number; workers: WorkerInfo[] };
-    host.writeStdout(formatPrometheus(status.name, status.generation, status.workers));
+    host.writeStdout(formatPrometheus(answer as SupervisorStatus));
   } else if (verb === "status") {
     const status = answer as { name: string; generation: number; slots: number; workers: WorkerInfo[] };
     host.writeStdout(formatStatus(status.name, status.generation, status.slots, status.workers));
