@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { defaultName } from "../supervisor/_options.ts";
 import type { GroupAddress, SuperviseOptions, WorkerRuntime } from "../supervisor/types.ts";
 
 /** A mistake in the command line: printed with a pointer to --help, exit status 2. */
@@ -95,12 +96,6 @@ export function splitWords(text: string): string[] {
   const words: string[] = [];
   for (const match of text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2] ?? match[3] ?? "");
   return words;
-}
-
-/** The app's name as `reuseport status` knows it: its file name without extension. */
-export function defaultName(app: string): string {
-  const base = app.split("/").pop() ?? app;
-  return base.replace(/\.[^.]*$/, "") || "app";
 }
 
 export function parseRun(argv: readonly string[]): RunRequest {

@@ -1,13 +1,15 @@
 import { formatFdName } from "../activation/names.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
+import { formatHostPort } from "../socket/_ip.ts";
 import { setTimeoutOption } from "../socket/sockopt.ts";
 import { socketStats } from "../socket/stats.ts";
 import { steer } from "../steer/steer.ts";
-import type { InheritedSocket, NetAddr, RawSocket, SocketOptions } from "../types.ts";
+import type { InheritedSocket, Listener, ListenOptions, NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
 import { LineSplitter } from "./_lines.ts";
+import { type MetricsServer, serveMetrics } from "./_metrics-server.ts";
 import { type NotifyReceiver, receiveNotifications } from "./_notify.ts";
 import {
   type ResolvedCommand,
@@ -15,6 +17,7 @@ import {
   resolveCommand,
   resolveSuperviseOptions,
 } from "./_options.ts";
+import { formatPrometheus } from "./_prometheus.ts";
 import { RestartTracker } from "./_restarts.ts";
 import type {
   GroupAddress,
@@ -42,6 +45,12 @@ export interface SupervisorDeps {
   /** Tells this process's own service manager that it is ready (false when none listens). */
   readonly notifyReady: () => boolean;
   readonly watchReadable: () => WatchReadable;
+  /**
+   * The library's listen() on a socket of this process's own, never an
+   * inherited one: the metrics endpoint, which must not take over a
+   * socket a service manager handed over for the workers.
+   */
+  readonly listen: (options: ListenOptions) => Listener;
   readonly host: ProcessHost;
 }
 
@@ -114,6 +123,7 @@ class Slot {
 
 class GroupSupervisor implements Supervisor {
   readonly addresses: readonly NetAddr[];
+  readonly metricsAddr: NetAddr | undefined;
   readonly ready: Promise<void>;
   readonly stopped: Promise<boolean>;
   readonly #deps: SupervisorDeps;
@@ -136,6 +146,7 @@ class GroupSupervisor implements Supervisor {
   /** Reloads and scaling run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   #signals: (() => void)[] = [];
+  readonly #metrics: MetricsServer | undefined;
 
   constructor(deps: SupervisorDeps, options: SuperviseOptions) {
     this.#deps = deps;
@@ -171,13 +182,15 @@ class GroupSupervisor implements Supervisor {
       throw error;
     }
 
-    if (this.#options.selfBind) this.#enableMigration();
     try {
       this.#steer();
+      this.#metrics = this.#serveMetrics();
     } catch (error) {
       for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
       throw error;
     }
+    this.metricsAddr = this.#metrics?.addr;
+    if (this.#options.selfBind) this.#enableMigration();
     for (const slot of this.#slots) this.#start(slot, this.#generation, this.#command);
   }
 
@@ -287,6 +300,33 @@ class GroupSupervisor implements Supervisor {
         "selfBind: net.ipv4.tcp_migrate_req is 0 and may not be changed here; a closing worker's queued connections are reset",
       );
     }
+  }
+
+  /** The metrics endpoint, if asked for: opened before any worker starts, so a port in use fails supervise(). */
+  #serveMetrics(): MetricsServer | undefined {
+    const endpoint = this.#options.metrics;
+    if (endpoint === undefined) return undefined;
+    try {
+      return serveMetrics(this.#deps.listen, endpoint, () => this.#metricsText());
+    } catch (error) {
+      if (!(error instanceof Error)) throw error;
+      // The library's hint for EADDRINUSE is to share the port, which the metrics socket never does.
+      error.message =
+        (error as { code?: string }).code === "EADDRINUSE"
+          ? `metrics: ${formatHostPort(endpoint.hostname, endpoint.port)} is in use (bind EADDRINUSE); the metrics socket shares no port, so pick another one`
+          : `metrics: ${error.message}`;
+      throw error;
+    }
+  }
+
+  /** The Prometheus text the metrics endpoint serves, the same as `reuseport status --prometheus`. */
+  #metricsText(): string {
+    return formatPrometheus({
+      name: this.#options.name,
+      generation: this.#generation,
+      slots: this.#slots.length,
+      workers: this.workers(),
+    });
   }
 
   #notice(message: string): void {
@@ -593,6 +633,7 @@ class GroupSupervisor implements Supervisor {
         }),
       );
       for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
+      this.#metrics?.close();
       const clean = exits.every(Boolean);
       this.#onEvent({ type: "stopped", clean });
       // Signals stay handled until here: a second SIGINT kills the workers instead of orphaning them.
