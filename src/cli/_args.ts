@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { defaultName } from "../supervisor/_options.ts";
-import type { GroupAddress, SuperviseOptions, WorkerRuntime } from "../supervisor/types.ts";
+import type { GroupAddress, MetricsEndpoint, SuperviseOptions, WorkerRuntime } from "../supervisor/types.ts";
 
 /** A mistake in the command line: printed with a pointer to --help, exit status 2. */
 export class UsageError extends Error {
@@ -19,6 +19,7 @@ const runOptions = {
   "ready-timeout": { type: "string" },
   "self-bind": { type: "boolean" },
   steer: { type: "string" },
+  metrics: { type: "string" },
   name: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -91,6 +92,21 @@ function hostAndPort(text: string, fallbackHost: string): { hostname: string; po
   return { hostname: (match[1] ?? match[2]) as string, port: port(match[3] as string, "--udp-port") };
 }
 
+/** "[host:]port[/path]", with an IPv6 host in brackets ("[::1]:9100/metrics"); host and path as supervise() defaults them. */
+function metricsEndpoint(text: string | undefined): MetricsEndpoint | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(?:(?:\[([^\]]+)\]|([^:/[\]]+)):)?(\d+)(\/.*)?$/.exec(text);
+  if (match === null) {
+    throw new UsageError(`--metrics takes [host:]port[/path] (e.g. 9100, 0.0.0.0:9100/metrics), got "${text}"`);
+  }
+  const hostname = match[1] ?? match[2];
+  return {
+    port: port(match[3] as string, "--metrics"),
+    ...(hostname === undefined ? {} : { hostname }),
+    ...(match[4] === undefined ? {} : { path: match[4] }),
+  };
+}
+
 /** Splits --runtime-args the way a shell would for plain words and quotes. */
 export function splitWords(text: string): string[] {
   const words: string[] = [];
@@ -140,6 +156,7 @@ export function parseRun(argv: readonly string[]): RunRequest {
       readyTimeoutMs: seconds(values["ready-timeout"], "--ready-timeout"),
       selfBind: values["self-bind"] ?? false,
       steer: steerPolicy(values.steer),
+      metrics: metricsEndpoint(values.metrics),
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { PortReport } from "../inspect/inspect.ts";
+import { formatHostPort } from "../socket/_ip.ts";
 import type { ProcessHost } from "../supervisor/_host.ts";
 import { formatPrometheus, type SupervisorStatus } from "../supervisor/_prometheus.ts";
 import type { SuperviseOptions, Supervisor, SupervisorEvent, WorkerInfo } from "../supervisor/types.ts";
@@ -110,7 +111,12 @@ async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
   const say = (text: string): void => host.writeStdout(`reuseport: ${text}\n`);
   let supervisor: Supervisor;
   try {
-    supervisor = deps.supervise({ ...request.options, signals: true, onEvent: (event) => say(describe(event)) });
+    supervisor = deps.supervise({
+      ...request.options,
+      name: request.name,
+      signals: true,
+      onEvent: (event) => say(describe(event)),
+    });
   } catch (error) {
     // The options came from the command line: a bad one is a usage error.
     if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message);
@@ -119,6 +125,12 @@ async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
   say(
     `${request.name}: serving ${supervisor.addresses.map((a) => `${a.transport} ${a.hostname}:${a.port}`).join(", ")} with ${supervisor.workers().length} workers (supervisor pid ${host.pid})`,
   );
+  const metrics = supervisor.metricsAddr;
+  if (metrics !== undefined) {
+    say(
+      `metrics at http://${formatHostPort(metrics.hostname, metrics.port)}${request.options.metrics?.path ?? "/metrics"}`,
+    );
+  }
   const control = await host.serveControl(controlPath, async (raw) => {
     const asked = raw as ControlRequest;
     switch (asked.command) {
