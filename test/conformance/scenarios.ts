@@ -4,6 +4,7 @@ import { clusterScenarios } from "./cluster-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { loadScenarios } from "./load-scenarios.ts";
+import { metricsScenarios } from "./metrics-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
 import { steeringScenarios } from "./steering-scenarios.ts";
 import { supervisorScenarios } from "./supervisor-scenarios.ts";
@@ -24,4 +25,5 @@ export const scenarios: readonly Scenario[] = [
   ...datagramScenarios,
   ...activationScenarios,
   ...supervisorScenarios,
+  ...metricsScenarios,
 ];

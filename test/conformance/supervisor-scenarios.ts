@@ -22,14 +22,15 @@ function runtimeArgs(host: Host): string[] {
   return [];
 }
 
-interface Started {
+export interface Started {
   readonly supervisor: Supervisor;
   readonly events: SupervisorEvent[];
   readonly output: WorkerOutputLine[];
   readonly port: number;
 }
 
-async function start(
+/** A supervisor of 2 workers of the test app on a free port of 127.0.0.1, once ready. */
+export async function start(
   { lib, host }: Context,
   args: readonly string[],
   options: Partial<SuperviseOptions> = {},
@@ -71,7 +72,7 @@ function describeFailures(result: LoadResult): string {
  * notify sockets). Deno keeps an unnamed socket pair of its own, which
  * appears at some point of a process's life and stays, so those are left out.
  */
-function socketsAndPipes(): Set<string> {
+export function socketsAndPipes(): Set<string> {
   // Read each table once: after load, /proc/net/tcp holds thousands of TIME_WAIT lines.
   const ours = new Set<string>();
   for (const file of ["tcp", "tcp6", "udp", "udp6", "unix"]) {
@@ -91,11 +92,11 @@ function socketsAndPipes(): Set<string> {
 }
 
 /** Those of `now` that `before` did not have: what was opened and not closed (an earlier scenario's late closes aside). */
-function opened(before: Set<string>, now: Set<string>): string[] {
+export function opened(before: Set<string>, now: Set<string>): string[] {
   return [...now].filter((fd) => !before.has(fd));
 }
 
-async function stopCleanly(supervisor: Supervisor): Promise<void> {
+export async function stopCleanly(supervisor: Supervisor): Promise<void> {
   assert.equal(await supervisor.stop(), true, "every worker stopped cleanly");
 }
 
@@ -399,6 +400,14 @@ export const supervisorScenarios: readonly Scenario[] = [
       [{ app, listen: [{ port: 1 }], nonsense: 1 }, /nonsense/],
       [{ app, listen: [{ port: 1 }], steer: "round-robin" }, /steer/],
       [{ app, listen: [{ port: 1000 }], steer: "cpu", selfBind: true }, /steer/],
+      [{ app, listen: [{ port: 1 }], metrics: 9100 }, /metrics must be an object/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 65536 } }, /metrics\.port/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, hostname: "example.com" } }, /metrics\.hostname/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, path: "metrics" } }, /metrics\.path/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, path: "/a b" } }, /metrics\.path/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, path: "/m?x=1" } }, /metrics\.path/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, paht: "/m" } }, /metrics\.paht/],
+      [{ app, listen: [{ port: 1 }], name: "" }, /name/],
     ];
     for (const [options, message] of bad) {
       let thrown: unknown;

@@ -5,6 +5,7 @@
 //
 //   app.ts <port | "inherited"> [--engine native|accept4|epoll] [--delay-ms N]
 //          [--serve-fd] [--crash-after-ms N] [--never-ready] [--fail-start]
+//          [--no-accept]
 //
 // --serve-fd: openSocket() and the runtime's own HTTP server on the fd
 //   (node:http; Bun.listen), then notifyReady(); SIGTERM stops it
@@ -13,6 +14,8 @@
 // --crash-after-ms: exit 3 that long after being ready.
 // --never-ready: open the socket and never say ready.
 // --fail-start: say so on stderr and exit 4 at once.
+// --no-accept: say ready and never accept, so connections stay queued in
+//   the slot's socket (SIGTERM ends it).
 import process from "node:process";
 import { loadForRuntime } from "../conformance/_library.ts";
 
@@ -37,7 +40,11 @@ const crashLater = (): void => {
   if (crashAfter !== undefined) setTimeout(() => process.exit(3), Number(crashAfter));
 };
 
-if (args.includes("--never-ready")) {
+if (args.includes("--no-accept")) {
+  lib.openSocket({ hostname: "127.0.0.1", port });
+  lib.notifyReady();
+  setInterval(() => {}, 1000);
+} else if (args.includes("--never-ready")) {
   lib.openSocket({ hostname: "127.0.0.1", port });
   setInterval(() => {}, 1000);
 } else if (args.includes("--serve-fd")) {
