@@ -104,8 +104,12 @@ function answer(head: string | "too-large" | undefined, path: string, render: ()
 async function serve(conn: Conn, path: string, render: () => string, deadlines: Map<Conn, () => void>): Promise<void> {
   const head = timeout(READ_TIMEOUT_MS);
   deadlines.set(conn, head.cancel);
-  const reply = answer(await readHead(conn, head.promise), path, render);
-  head.cancel();
+  let reply: Uint8Array | undefined;
+  try {
+    reply = answer(await readHead(conn, head.promise), path, render);
+  } finally {
+    head.cancel();
+  }
   if (reply === undefined || !deadlines.has(conn)) return;
   await conn.write(reply);
   await conn.closeWrite();
@@ -113,8 +117,11 @@ async function serve(conn: Conn, path: string, render: () => string, deadlines: 
   const linger = timeout(LINGER_MS);
   deadlines.set(conn, linger.cancel);
   const sink = new Uint8Array(1024);
-  while ((await Promise.race([conn.read(sink), linger.promise])) ?? null) {}
-  linger.cancel();
+  try {
+    while ((await Promise.race([conn.read(sink), linger.promise])) ?? null) {}
+  } finally {
+    linger.cancel();
+  }
 }
 
 /**
