@@ -30,6 +30,7 @@ export { ancillary, type CbpfInstruction, CbpfProgramError, cbpf } from "./steer
 export type { SteeringPolicy } from "./steer/steer.ts";
 export type {
   GroupAddress,
+  MetricsEndpoint,
   ReloadResult,
   SlotSocket,
   SteerOptions,

@@ -55,4 +55,4 @@ export const sys: Api["sys"] = api.sys;
  * @throws {TypeError | RangeError} for invalid options, before anything starts.
  * @throws {SocketError} when a group socket cannot be opened; none is left open.
  */
-export const supervise: (options: SuperviseOptions) => Supervisor = superviseWith(api, "bun");
+export const supervise: (options: SuperviseOptions) => Supervisor = superviseWith(api, bunAdapter, "bun");

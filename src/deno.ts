@@ -218,4 +218,4 @@ export const sys: () => Sys = api.sys;
  * @throws {TypeError | RangeError} for invalid options, before anything starts.
  * @throws {SocketError} when a group socket cannot be opened; none is left open.
  */
-export const supervise: (options: SuperviseOptions) => Supervisor = superviseWith(api, "deno");
+export const supervise: (options: SuperviseOptions) => Supervisor = superviseWith(api, denoAdapter, "deno");

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { parseRun, UsageError } from "../src/cli/_args.ts";
 import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
 import { type Watched, watch } from "./_watched.ts";
 
@@ -58,6 +59,7 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       "--ready-timeout",
       "--self-bind",
       "--pin",
+      "--metrics",
       "tcp_migrate_req",
     ]) {
       expect(result.stdout).toContain(option);
@@ -69,6 +71,11 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("--workers takes a whole number");
     expect(runSync(id, ["run", app]).stderr).toContain("no address to serve");
+    const metrics = runSync(id, ["run", "-p", "0", "--metrics", "localhost", app]);
+    expect(metrics.status).toBe(2);
+    expect(metrics.stderr).toContain(
+      '--metrics takes [host:]port[/path] (e.g. 9100, 0.0.0.0:9100/metrics), got "localhost"',
+    );
   });
 
   test("run, status, reload, scale, SIGHUP, SIGTTIN and stop", async () => {
@@ -85,6 +92,8 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       "5",
       "--name",
       name,
+      "--metrics",
+      "0/scrape",
       "--runtime-args",
       appFlags[id],
       "--",
@@ -92,7 +101,7 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       "inherited",
     ]);
     try {
-      await running.waitFor(/slot 0 pid \d+ gen 1: ready/);
+      const [, metricsPort] = await running.waitFor(/metrics at http:\/\/127\.0\.0\.1:(\d+)\/scrape\n/);
       await running.waitFor(/slot 1 pid \d+ gen 1: ready/);
       expect(running.output()).toMatch(/serving tcp 127\.0\.0\.1:\d+ with 2 workers/);
       const status = runSync(id, ["status", name]);
@@ -124,6 +133,17 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
         );
       }
       expect(prometheus.stdout).toMatch(/^# TYPE reuseport_slot_restarts_total counter$/m);
+      // The supervisor serves the same series itself, at the path asked for (values such as uptimes move).
+      const scraped = await fetch(`http://127.0.0.1:${metricsPort}/scrape`);
+      expect(scraped.status).toBe(200);
+      expect(scraped.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+      const series = (text: string): string[] =>
+        text
+          .trimEnd()
+          .split("\n")
+          .map((line) => line.replace(/ \S+$/, ""));
+      expect(series(await scraped.text())).toEqual(series(prometheus.stdout));
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(404);
       expect(runSync(id, ["reload", name, "--prometheus"]).status).toBe(2);
       const reload = runSync(id, ["reload", name]);
       expect(reload.stdout).toContain("reloaded: generation 2");
@@ -140,6 +160,7 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       expect(running.output()).toContain("stopped: every worker stopped cleanly");
       // Nothing is left to answer.
       expect(runSync(id, ["status", name]).status).toBe(1);
+      await expect(fetch(`http://127.0.0.1:${metricsPort}/scrape`)).rejects.toThrow();
     } finally {
       running.child.kill("SIGKILL");
     }
@@ -203,6 +224,26 @@ function cpuList(status: string): number[] {
     return Array.from({ length: to - from + 1 }, (_, i) => from + i);
   });
 }
+describe("run --metrics", () => {
+  test("takes [host:]port[/path], hosts and paths defaulted by supervise()", () => {
+    const metrics = (value: string) => parseRun(["-p", "0", "--metrics", value, "app.ts"]).options.metrics;
+    expect(metrics("9100")).toEqual({ port: 9100 });
+    expect(metrics("0.0.0.0:9100")).toEqual({ hostname: "0.0.0.0", port: 9100 });
+    expect(metrics("localhost:0/scrape")).toEqual({ hostname: "localhost", port: 0, path: "/scrape" });
+    expect(metrics("[::1]:9100/a/b")).toEqual({ hostname: "::1", port: 9100, path: "/a/b" });
+    expect(metrics("9100/")).toEqual({ port: 9100, path: "/" });
+    expect(parseRun(["-p", "0", "app.ts"]).options.metrics).toBeUndefined();
+  });
+
+  test("a value that is not [host:]port[/path] is a usage error", () => {
+    for (const bad of ["", "localhost", "::1:9100", "[::1]9100", "9100:", "host:port", "70000", "9100metrics", "-1"]) {
+      expect(() => parseRun(["-p", "0", `--metrics=${bad}`, "app.ts"]), bad).toThrow(UsageError);
+    }
+    expect(() => parseRun(["-p", "0", "--metrics", "70000", "app.ts"])).toThrow(
+      /--metrics takes a port from 0 to 65535/,
+    );
+  });
+});
 
 describe("the control socket", () => {
   test("lives in a 0700 directory, is 0600, and another user cannot use it", async () => {

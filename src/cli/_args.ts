@@ -1,5 +1,12 @@
 import { parseArgs } from "node:util";
-import type { GroupAddress, SteerPolicyName, SuperviseOptions, WorkerRuntime } from "../supervisor/types.ts";
+import { defaultName } from "../supervisor/_options.ts";
+import type {
+  GroupAddress,
+  MetricsEndpoint,
+  SteerPolicyName,
+  SuperviseOptions,
+  WorkerRuntime,
+} from "../supervisor/types.ts";
 
 /** A mistake in the command line: printed with a pointer to --help, exit status 2. */
 export class UsageError extends Error {
@@ -21,6 +28,7 @@ const runOptions = {
   "stall-ms": { type: "string" },
   "shared-socket": { type: "boolean" },
   pin: { type: "boolean" },
+  metrics: { type: "string" },
   name: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -100,17 +108,26 @@ function hostAndPort(text: string, fallbackHost: string): { hostname: string; po
   return { hostname: (match[1] ?? match[2]) as string, port: port(match[3] as string, "--udp-port") };
 }
 
+/** "[host:]port[/path]", with an IPv6 host in brackets ("[::1]:9100/metrics"); host and path as supervise() defaults them. */
+function metricsEndpoint(text: string | undefined): MetricsEndpoint | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(?:(?:\[([^\]]+)\]|([^:/[\]]+)):)?(\d+)(\/.*)?$/.exec(text);
+  if (match === null) {
+    throw new UsageError(`--metrics takes [host:]port[/path] (e.g. 9100, 0.0.0.0:9100/metrics), got "${text}"`);
+  }
+  const hostname = match[1] ?? match[2];
+  return {
+    port: port(match[3] as string, "--metrics"),
+    ...(hostname === undefined ? {} : { hostname }),
+    ...(match[4] === undefined ? {} : { path: match[4] }),
+  };
+}
+
 /** Splits --runtime-args the way a shell would for plain words and quotes. */
 export function splitWords(text: string): string[] {
   const words: string[] = [];
   for (const match of text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2] ?? match[3] ?? "");
   return words;
-}
-
-/** The app's name as `reuseport status` knows it: its file name without extension. */
-export function defaultName(app: string): string {
-  const base = app.split("/").pop() ?? app;
-  return base.replace(/\.[^.]*$/, "") || "app";
 }
 
 export function parseRun(argv: readonly string[]): RunRequest {
@@ -157,6 +174,7 @@ export function parseRun(argv: readonly string[]): RunRequest {
       steer: steerPolicy(values.steer, values["stall-ms"]),
       sharedSocket: values["shared-socket"] ?? false,
       pin: values.pin ?? false,
+      metrics: metricsEndpoint(values.metrics),
     },
   };
 }

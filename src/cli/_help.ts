@@ -91,8 +91,17 @@ Options:
                            reload and scale; with --steer cpu and as many
                            workers as CPUs, worker i then serves the
                            connections CPU i received, on CPU i (Linux)
-      --name <name>        the name reuseport status/reload/scale/stop use
-                           (default: the app's file name without extension)
+      --metrics <[host:]port[/path]>
+                           serve the metrics of status --prometheus over HTTP
+                           for Prometheus to scrape: GET <path> (default
+                           /metrics) on host (default 127.0.0.1, this host
+                           only; [::1] for IPv6, 0.0.0.0 for every address).
+                           0 picks a free port, printed at start. The port
+                           is never shared: one in use is an error, before
+                           any worker starts
+      --name <name>        the name reuseport status/reload/scale/stop use,
+                           and the metrics' name label (default: the app's
+                           file name without extension)
   -h, --help               this text
 
 Readiness: a worker is ready when it sends READY=1 to NOTIFY_SOCKET

@@ -1,11 +1,11 @@
 import type { PortReport } from "../inspect/inspect.ts";
 import { formatHostPort } from "../socket/_ip.ts";
 import type { ProcessHost } from "../supervisor/_host.ts";
+import { formatPrometheus, type SupervisorStatus } from "../supervisor/_prometheus.ts";
 import type { SuperviseOptions, Supervisor, SupervisorEvent, WorkerInfo } from "../supervisor/types.ts";
 import { parseRun, UsageError } from "./_args.ts";
 import { MAIN_HELP, RUN_HELP } from "./_help.ts";
 import { formatInspect } from "./_inspect.ts";
-import { formatPrometheus } from "./_prometheus.ts";
 
 /** What the command needs: a way to start a supervisor, and the runtime. */
 export interface CliDeps {
@@ -118,7 +118,12 @@ async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
   const say = (text: string): void => host.writeStdout(`reuseport: ${text}\n`);
   let supervisor: Supervisor;
   try {
-    supervisor = deps.supervise({ ...request.options, signals: true, onEvent: (event) => say(describe(event)) });
+    supervisor = deps.supervise({
+      ...request.options,
+      name: request.name,
+      signals: true,
+      onEvent: (event) => say(describe(event)),
+    });
   } catch (error) {
     // The options came from the command line: a bad one is a usage error.
     if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message);
@@ -127,6 +132,12 @@ async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
   say(
     `${request.name}: serving ${supervisor.addresses.map((a) => `${a.transport} ${a.hostname}:${a.port}`).join(", ")} with ${supervisor.workers().length} workers (supervisor pid ${host.pid})`,
   );
+  const metrics = supervisor.metricsAddr;
+  if (metrics !== undefined) {
+    say(
+      `metrics at http://${formatHostPort(metrics.hostname, metrics.port)}${request.options.metrics?.path ?? "/metrics"}`,
+    );
+  }
   const control = await host.serveControl(controlPath, async (raw) => {
     const asked = raw as ControlRequest;
     switch (asked.command) {
@@ -197,8 +208,7 @@ async function control(verb: string, argv: readonly string[], deps: CliDeps): Pr
   if (json || failed) {
     host.writeStdout(`${JSON.stringify(answer)}\n`);
   } else if (verb === "status" && prometheus) {
-    const status = answer as { name: string; generation: number; workers: WorkerInfo[] };
-    host.writeStdout(formatPrometheus(status.name, status.generation, status.workers));
+    host.writeStdout(formatPrometheus(answer as SupervisorStatus));
   } else if (verb === "status") {
     const status = answer as { name: string; generation: number; slots: number; workers: WorkerInfo[] };
     host.writeStdout(formatStatus(status.name, status.generation, status.slots, status.workers));

@@ -1,5 +1,6 @@
+import { parseHost } from "../socket/_ip.ts";
 import type { OwnerPolicy } from "../steer/balancer.ts";
-import type { GroupAddress, SuperviseOptions, WorkerCommand, WorkerRuntime } from "./types.ts";
+import type { GroupAddress, MetricsEndpoint, SuperviseOptions, WorkerCommand, WorkerRuntime } from "./types.ts";
 
 /** The options with every default filled in, checked before anything starts. */
 export interface ResolvedSuperviseOptions {
@@ -20,6 +21,8 @@ export interface ResolvedSuperviseOptions {
   readonly cwd: string | undefined;
   readonly crashLoopFailures: number;
   readonly crashLoopWindowMs: number;
+  readonly name: string;
+  readonly metrics: Required<MetricsEndpoint> | undefined;
 }
 
 export interface ResolvedCommand {
@@ -55,6 +58,8 @@ const knownKeys = new Set([
   "crashLoopFailures",
   "crashLoopWindowMs",
   "signals",
+  "metrics",
+  "name",
   "onEvent",
   "onOutput",
 ]);
@@ -143,6 +148,44 @@ function resolveSteer(value: SuperviseOptions["steer"]): { policy: OwnerPolicy; 
   };
 }
 
+/** The app's name as `reuseport status` knows it: its file name without extension. */
+export function defaultName(app: string): string {
+  const base = app.split("/").pop() ?? app;
+  return base.replace(/\.[^.]*$/, "") || "app";
+}
+
+const metricsKeys = new Set(["hostname", "port", "path"]);
+
+/**
+ * The metrics endpoint. The path is matched byte for byte against the
+ * request target, so it must be one a client sends unchanged: absolute,
+ * printable ASCII, no spaces, no query or fragment.
+ */
+function resolveMetrics(metrics: MetricsEndpoint | undefined): Required<MetricsEndpoint> | undefined {
+  if (metrics === undefined) return undefined;
+  if (typeof metrics !== "object" || metrics === null) {
+    throw new TypeError("metrics must be an object ({ port, hostname?, path? })");
+  }
+  for (const key of Object.keys(metrics)) {
+    if (!metricsKeys.has(key)) throw new TypeError(`unknown option "metrics.${key}"`);
+  }
+  const hostname = metrics.hostname ?? "127.0.0.1";
+  if (typeof hostname !== "string" || parseHost(hostname) === undefined) {
+    throw new TypeError(`metrics.hostname must be an IP literal or "localhost", got ${JSON.stringify(hostname)}`);
+  }
+  const port = metrics.port;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`metrics.port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  const path = metrics.path ?? "/metrics";
+  if (typeof path !== "string" || !/^\/[!-~]*$/.test(path) || /[?#]/.test(path)) {
+    throw new TypeError(
+      `metrics.path must start with "/" and be printable ASCII without spaces, "?" or "#", got ${JSON.stringify(path)}`,
+    );
+  }
+  return { hostname, port, path };
+}
+
 export function resolveSuperviseOptions(
   options: SuperviseOptions,
   defaultRuntime: WorkerRuntime,
@@ -179,8 +222,11 @@ export function resolveSuperviseOptions(
     if (options[name] !== undefined && typeof options[name] !== "function")
       throw new TypeError(`${name} must be a function`);
   }
+  const command = resolveCommand(options, undefined, defaultRuntime);
+  const name = options.name ?? defaultName(command.app);
+  if (typeof name !== "string" || name === "") throw new TypeError("name must be a non-empty string");
   return {
-    command: resolveCommand(options, undefined, defaultRuntime),
+    command,
     workers: positiveInteger(options.workers, "workers", cpus),
     listen,
     selfBind,
@@ -195,5 +241,7 @@ export function resolveSuperviseOptions(
     cwd: options.cwd,
     crashLoopFailures: positiveInteger(options.crashLoopFailures, "crashLoopFailures", 5),
     crashLoopWindowMs: positiveInteger(options.crashLoopWindowMs, "crashLoopWindowMs", 60_000),
+    name,
+    metrics: resolveMetrics(options.metrics),
   };
 }

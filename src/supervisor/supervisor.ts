@@ -2,13 +2,15 @@ import { formatFdName } from "../activation/names.ts";
 import { getAffinity, withThreadAffinity } from "../cpu/affinity.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
+import { formatHostPort } from "../socket/_ip.ts";
 import { setTimeoutOption } from "../socket/sockopt.ts";
 import { socketStats } from "../socket/stats.ts";
 import { type BalancedGroup, GroupBalancer } from "../steer/balancer.ts";
-import type { InheritedSocket, NetAddr, RawSocket, SocketOptions } from "../types.ts";
+import type { InheritedSocket, Listener, ListenOptions, NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
 import { LineSplitter } from "./_lines.ts";
+import { type MetricsServer, serveMetrics } from "./_metrics-server.ts";
 import { type NotifyReceiver, receiveNotifications } from "./_notify.ts";
 import {
   type ResolvedCommand,
@@ -16,6 +18,7 @@ import {
   resolveCommand,
   resolveSuperviseOptions,
 } from "./_options.ts";
+import { formatPrometheus } from "./_prometheus.ts";
 import { RestartTracker } from "./_restarts.ts";
 import type {
   GroupAddress,
@@ -43,6 +46,12 @@ export interface SupervisorDeps {
   /** Tells this process's own service manager that it is ready (false when none listens). */
   readonly notifyReady: () => boolean;
   readonly watchReadable: () => WatchReadable;
+  /**
+   * The library's listen() on a socket of this process's own, never an
+   * inherited one: the metrics endpoint, which must not take over a
+   * socket a service manager handed over for the workers.
+   */
+  readonly listen: (options: ListenOptions) => Listener;
   readonly host: ProcessHost;
 }
 
@@ -124,6 +133,7 @@ class Slot {
 
 class GroupSupervisor implements Supervisor {
   readonly addresses: readonly NetAddr[];
+  readonly metricsAddr: NetAddr | undefined;
   readonly ready: Promise<void>;
   readonly stopped: Promise<boolean>;
   readonly #deps: SupervisorDeps;
@@ -152,6 +162,7 @@ class GroupSupervisor implements Supervisor {
   #retiring: Slot[] = [];
   /** With `pin`: the CPUs the supervisor may run on, read once at the start; slot i's worker gets the (i mod n)th. */
   readonly #cpus: readonly number[];
+  readonly #metrics: MetricsServer | undefined;
 
   constructor(deps: SupervisorDeps, options: SuperviseOptions) {
     this.#deps = deps;
@@ -188,13 +199,16 @@ class GroupSupervisor implements Supervisor {
       throw error;
     }
 
-    if (this.#options.selfBind) this.#enableMigration();
     try {
       if (!this.#options.selfBind) this.#balancer = this.#startBalancer();
+      this.#metrics = this.#serveMetrics();
     } catch (error) {
+      this.#balancer?.stop();
       for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
       throw error;
     }
+    this.metricsAddr = this.#metrics?.addr;
+    if (this.#options.selfBind) this.#enableMigration();
     for (const slot of this.#slots) this.#start(slot, this.#generation, this.#command);
   }
 
@@ -316,6 +330,33 @@ class GroupSupervisor implements Supervisor {
         "selfBind: net.ipv4.tcp_migrate_req is 0 and may not be changed here; a closing worker's queued connections are reset",
       );
     }
+  }
+
+  /** The metrics endpoint, if asked for: opened before any worker starts, so a port in use fails supervise(). */
+  #serveMetrics(): MetricsServer | undefined {
+    const endpoint = this.#options.metrics;
+    if (endpoint === undefined) return undefined;
+    try {
+      return serveMetrics(this.#deps.listen, endpoint, () => this.#metricsText());
+    } catch (error) {
+      if (!(error instanceof Error)) throw error;
+      // The library's hint for EADDRINUSE is to share the port, which the metrics socket never does.
+      error.message =
+        (error as { code?: string }).code === "EADDRINUSE"
+          ? `metrics: ${formatHostPort(endpoint.hostname, endpoint.port)} is in use (bind EADDRINUSE); the metrics socket shares no port, so pick another one`
+          : `metrics: ${error.message}`;
+      throw error;
+    }
+  }
+
+  /** The Prometheus text the metrics endpoint serves, the same as `reuseport status --prometheus`. */
+  #metricsText(): string {
+    return formatPrometheus({
+      name: this.#options.name,
+      generation: this.#generation,
+      slots: this.#slots.length,
+      workers: this.workers(),
+    });
   }
 
   #notice(message: string): void {
@@ -698,6 +739,7 @@ class GroupSupervisor implements Supervisor {
         }),
       );
       for (const slot of [...this.#slots, ...this.#retiring]) for (const socket of slot.sockets) socket.close();
+      this.#metrics?.close();
       const clean = exits.every(Boolean);
       this.#onEvent({ type: "stopped", clean });
       // Signals stay handled until here: a second SIGINT kills the workers instead of orphaning them.

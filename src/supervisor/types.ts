@@ -50,6 +50,20 @@ export interface WorkerCommand {
   readonly runtimeArgs?: readonly string[];
 }
 
+/**
+ * Where the supervisor serves its metrics: Prometheus text over HTTP on a
+ * TCP socket of its own, never in a SO_REUSEPORT group (a second
+ * supervisor asking for the same port fails instead of sharing it).
+ */
+export interface MetricsEndpoint {
+  /** An IP literal or "localhost"; default "127.0.0.1", so that no other host can read them unless asked. */
+  readonly hostname?: string;
+  /** 1–65535, or 0 for a free port the kernel picks (read it back in `supervisor.metricsAddr`). */
+  readonly port: number;
+  /** The one path that answers, starting with "/" (default "/metrics"); any other is a 404. */
+  readonly path?: string;
+}
+
 /** Options for {@link supervise}. */
 export interface SuperviseOptions extends WorkerCommand {
   /** Worker slots (default: the number of CPUs). */
@@ -102,6 +116,19 @@ export interface SuperviseOptions extends WorkerCommand {
    * worker then runs on the CPU whose connections its socket gets. Linux.
    */
   readonly pin?: boolean;
+  /**
+   * Serve the metrics `reuseport status --prometheus` prints over HTTP
+   * (default: not at all): GET or HEAD on `path` answers them as text
+   * exposition format 0.0.4, for Prometheus to scrape. The socket is
+   * opened before any worker starts (a port in use fails `supervise()`)
+   * and closed when the supervisor stops.
+   */
+  readonly metrics?: MetricsEndpoint;
+  /**
+   * The supervisor's name, the `name` label of every metric (default: the
+   * app's file name without extension, as `reuseport run` names it).
+   */
+  readonly name?: string;
   /** Milliseconds a stopping worker gets before SIGKILL (default 30,000). */
   readonly graceMs?: number;
   /** Milliseconds a new worker gets to become ready (default 30,000); later counts as a failure. */
@@ -263,6 +290,8 @@ export interface ReloadResult {
 export interface Supervisor extends AsyncDisposable {
   /** Every group address with its bound port (the kernel's when 0 was asked for). */
   readonly addresses: readonly NetAddr[];
+  /** The address serving metrics, with the kernel's port when 0 was asked for; undefined without `metrics`. */
+  readonly metricsAddr: NetAddr | undefined;
   /** Resolves once every slot's first worker is ready (rejects if the supervisor stops first). */
   readonly ready: Promise<void>;
   /** Resolves when the supervisor has stopped: true when every worker stopped cleanly. */

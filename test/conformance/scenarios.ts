@@ -5,6 +5,7 @@ import { clusterScenarios } from "./cluster-scenarios.ts";
 import { datagramScenarios } from "./datagram-scenarios.ts";
 import { listenerScenarios } from "./listener-scenarios.ts";
 import { loadScenarios } from "./load-scenarios.ts";
+import { metricsScenarios } from "./metrics-scenarios.ts";
 import { pinningScenarios } from "./pinning-scenarios.ts";
 import { socketScenarios } from "./socket-scenarios.ts";
 import { steeringScenarios } from "./steering-scenarios.ts";
@@ -28,4 +29,5 @@ export const scenarios: readonly Scenario[] = [
   ...supervisorScenarios,
   ...balanceScenarios,
   ...pinningScenarios,
+  ...metricsScenarios,
 ];

@@ -29,6 +29,7 @@ export interface Started {
   readonly port: number;
 }
 
+/** A supervisor of 2 workers of the test app on a free port of 127.0.0.1, once ready. */
 export async function start(
   { lib, host }: Context,
   args: readonly string[],
@@ -402,6 +403,14 @@ export const supervisorScenarios: readonly Scenario[] = [
       [{ app, listen: [{ port: 1 }], steer: "round-robin" }, /steer/],
       [{ app, listen: [{ port: 1000 }], steer: "cpu", selfBind: true }, /steer/],
       [{ app, listen: [{ port: 1 }], pin: "yes" }, /pin/],
+      [{ app, listen: [{ port: 1 }], metrics: 9100 }, /metrics must be an object/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 65536 } }, /metrics\.port/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, hostname: "example.com" } }, /metrics\.hostname/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, path: "metrics" } }, /metrics\.path/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, path: "/a b" } }, /metrics\.path/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, path: "/m?x=1" } }, /metrics\.path/],
+      [{ app, listen: [{ port: 1 }], metrics: { port: 9100, paht: "/m" } }, /metrics\.paht/],
+      [{ app, listen: [{ port: 1 }], name: "" }, /name/],
     ];
     for (const [options, message] of bad) {
       let thrown: unknown;

@@ -6,6 +6,7 @@
 //   app.ts <port | "inherited"> [--engine native|accept4|epoll] [--delay-ms N]
 //          [--serve-fd] [--crash-after-ms N] [--never-ready] [--fail-start]
 //          [--slow-ms N] [--stall-on-signal-ms N]
+//          [--no-accept]
 //
 // --serve-fd: openSocket() and the runtime's own HTTP server on the fd
 //   (node:http; Bun.listen), then notifyReady(); SIGTERM stops it
@@ -17,6 +18,8 @@
 // --slow-ms: a request for /slow first keeps the CPU busy that long.
 // --stall-on-signal-ms: SIGUSR2 blocks the event loop that long (a stalled
 //   worker: it accepts nothing, while its socket keeps receiving).
+// --no-accept: say ready and never accept, so connections stay queued in
+//   the slot's socket (SIGTERM ends it).
 import process from "node:process";
 import { loadForRuntime } from "../conformance/_library.ts";
 
@@ -54,7 +57,11 @@ const crashLater = (): void => {
   if (crashAfter !== undefined) setTimeout(() => process.exit(3), Number(crashAfter));
 };
 
-if (args.includes("--never-ready")) {
+if (args.includes("--no-accept")) {
+  lib.openSocket({ hostname: "127.0.0.1", port });
+  lib.notifyReady();
+  setInterval(() => {}, 1000);
+} else if (args.includes("--never-ready")) {
   lib.openSocket({ hostname: "127.0.0.1", port });
   setInterval(() => {}, 1000);
 } else if (args.includes("--serve-fd")) {

@@ -1,6 +1,20 @@
 import { formatHostPort } from "../socket/_ip.ts";
-import type { WorkerInfo } from "../supervisor/types.ts";
 import type { NetAddr } from "../types.ts";
+import type { WorkerInfo, WorkerState } from "./types.ts";
+
+/** What the text is made of: a supervisor's status, as its control socket answers `status`. */
+export interface SupervisorStatus {
+  readonly name: string;
+  readonly generation: number;
+  readonly slots: number;
+  readonly workers: readonly WorkerInfo[];
+}
+
+/** The media type of the text exposition format, as a scrape expects it. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The states a live worker can be in (an exited one is no longer listed). */
+const states: readonly WorkerState[] = ["starting", "ready", "stopping"];
 
 /** A label value, escaped as the text exposition format asks (backslash, quote, newline). */
 function label(value: string | number): string {
@@ -13,11 +27,12 @@ function address(addr: NetAddr): string {
 
 /**
  * A supervisor's status in Prometheus's text exposition format (version
- * 0.0.4): what `reuseport status --prometheus` prints, for a scrape through
- * a sidecar or node_exporter's textfile collector. One series per worker
- * and per slot socket, labelled by supervisor name, slot and address.
+ * 0.0.4): what `reuseport status --prometheus` prints and what the
+ * supervisor's own metrics endpoint serves. One series per worker and per
+ * slot socket, labelled by supervisor name, slot and address.
  */
-export function formatPrometheus(name: string, generation: number, workers: readonly WorkerInfo[]): string {
+export function formatPrometheus(status: SupervisorStatus): string {
+  const { name, generation, workers } = status;
   const families = new Map<string, { help: string; type: string; samples: string[] }>();
   const sample = (
     metric: string,
@@ -37,6 +52,12 @@ export function formatPrometheus(name: string, generation: number, workers: read
     family.samples.push(`${metric}{${text}} ${value}`);
   };
   sample("reuseport_generation", "The supervisor's current generation (reloads so far + 1).", "gauge", {}, generation);
+  sample("reuseport_slots", "Worker slots: the workers the supervisor keeps running.", "gauge", {}, status.slots);
+  // Every state, zeros too, so that a series does not vanish while no worker is in it.
+  for (const state of states) {
+    const count = workers.filter((w) => w.state === state).length;
+    sample("reuseport_workers", "Live workers (both generations during a reload) by state.", "gauge", { state }, count);
+  }
   for (const w of workers) {
     const worker = { slot: w.slot, pid: w.pid, generation: w.generation, runtime: w.runtime, state: w.state };
     sample("reuseport_worker_info", "A worker process: 1 per worker, its state in the labels.", "gauge", worker, 1);
