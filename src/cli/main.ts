@@ -83,9 +83,12 @@ export function formatStatus(name: string, generation: number, slots: number, wo
       ...(pinned ? [w.cpu === undefined ? "-" : String(w.cpu)] : []),
       // Waiting connections and the limit per socket of the slot, as ss -lt shows them; UDP has none.
       (w.sockets ?? [])
-        .map((s) =>
-          s.queued !== undefined ? `${s.queued}/${s.backlog}` : s.queuedBytes !== undefined ? `${s.queuedBytes}B` : "-",
-        )
+        .map((s) => {
+          const queue =
+            s.queued !== undefined ? `${s.queued}/${s.backlog}` : s.queuedBytes !== undefined ? `${s.queuedBytes}B` : "-";
+          // Steered past: stalled, a longer queue under "queue", or retiring.
+          return s.steeredTo === false ? `${queue} (skipped)` : queue;
+        })
         .join(" "),
     ]),
   ];
