@@ -85,7 +85,11 @@ export function formatStatus(name: string, generation: number, slots: number, wo
       (w.sockets ?? [])
         .map((s) => {
           const queue =
-            s.queued !== undefined ? `${s.queued}/${s.backlog}` : s.queuedBytes !== undefined ? `${s.queuedBytes}B` : "-";
+            s.queued !== undefined
+              ? `${s.queued}/${s.backlog}`
+              : s.queuedBytes !== undefined
+                ? `${s.queuedBytes}B`
+                : "-";
           // Steered past: stalled, a longer queue under "queue", or retiring.
           return s.steeredTo === false ? `${queue} (skipped)` : queue;
         })
