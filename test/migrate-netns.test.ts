@@ -8,7 +8,7 @@ import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
 import type { ScenarioResult } from "./conformance/_define.ts";
 
 const names = [
-  "supervisor: scale 4 → 2 → 4 under load: new slots serve, and nothing fails where tcp_migrate_req is on",
+  "supervisor: scale 4 → 2 → 4 under load: new slots serve, and nothing fails, with tcp_migrate_req or without",
 ];
 
 describe.each(["node20", "node26", "bun", "deno"] as RuntimeId[])("%s with tcp_migrate_req=1", (id) => {
