@@ -684,11 +684,10 @@ class GroupSupervisor implements Supervisor {
     for (const worker of this.#live) if (removed.includes(worker.slot)) stops.push(this.#stopWorker(worker));
     await Promise.all(stops);
     for (const slot of removed) {
-      for (const [a, socket] of slot.sockets.entries()) {
-        const left: SlotSocket = this.#socketInfo(socket, a, slot.index);
-        const waiting = left.queued ?? left.queuedBytes ?? 0;
-        if (waiting > 0 && !this.#shared.has(socket)) {
-          const what = left.queued === undefined ? `${waiting} bytes of datagrams` : `${waiting} connection(s)`;
+      for (const socket of slot.sockets) {
+        const waiting = this.#waiting(socket);
+        if (waiting > 0) {
+          const what = socket.transport === "udp" ? `${waiting} bytes of datagrams` : `${waiting} connection(s)`;
           this.#notice(
             `slot ${slot.index}: ${what} still queued on ${formatFdName(socket.localAddr)} when it closed, which the kernel drops unless net.ipv4.tcp_migrate_req moves them`,
           );
@@ -700,6 +699,21 @@ class GroupSupervisor implements Supervisor {
     this.#balancer?.serveOnly(Number.POSITIVE_INFINITY);
   }
 
+  /**
+   * What waits on a slot's own socket: connections (TCP) or bytes of
+   * datagrams (UDP); 0 for a shared socket, which the other slots still
+   * serve, and for one whose queue cannot be read.
+   */
+  #waiting(socket: RawSocket): number {
+    if (this.#shared.has(socket) || socket.fd < 0) return 0;
+    try {
+      const stats = socketStats(this.#deps.sys(), socket.fd);
+      return stats.transport === "tcp" ? stats.queued : stats.queuedBytes;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Resolves once every socket of `slots` has had an empty queue for RETIRE_SETTLE_MS, or after the grace time. */
   #drained(slots: readonly Slot[]): Promise<void> {
     const started = Date.now();
@@ -707,13 +721,7 @@ class GroupSupervisor implements Supervisor {
     return new Promise((resolve) => {
       const check = (): void => {
         const now = Date.now();
-        const empty = slots.every((slot) =>
-          slot.sockets.every((socket) => {
-            if (this.#shared.has(socket)) return true;
-            const info = this.#socketInfo(socket, 0, slot.index);
-            return (info.queued ?? info.queuedBytes ?? 0) === 0;
-          }),
-        );
+        const empty = slots.every((slot) => slot.sockets.every((socket) => this.#waiting(socket) === 0));
         emptySince = empty ? (emptySince ?? now) : undefined;
         const settled = emptySince !== undefined && now - emptySince >= RETIRE_SETTLE_MS;
         if (settled || this.#stopping || now - started >= this.#options.graceMs) resolve();
