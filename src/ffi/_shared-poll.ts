@@ -1,4 +1,4 @@
-import type { FdWatch, WatchReadable } from "./readiness.ts";
+import { type FdWatch, flagWatch, type WatchReadable } from "./readiness.ts";
 
 /** What an event loop's poll handle (libuv's uv_poll_t through koffi) offers. */
 export interface PollHandle {
@@ -123,19 +123,10 @@ export function sharedPoll(
     };
     shared.watchers.add(watcher);
     update(shared);
-    const set = (key: "started" | "referenced", value: boolean): void => {
-      if (watcher.closed || watcher[key] === value) return;
-      watcher[key] = value;
-      update(shared);
-    };
-    return {
-      start: () => set("started", true),
-      stop: () => set("started", false),
-      ref: () => set("referenced", true),
-      unref: () => set("referenced", false),
-      close: () => {
-        if (watcher.closed) return;
-        watcher.closed = true;
+    return flagWatch(
+      watcher,
+      () => update(shared),
+      () => {
         shared.watchers.delete(watcher);
         if (shared.watchers.size > 0) {
           update(shared);
@@ -144,6 +135,6 @@ export function sharedPoll(
         byFd.delete(fd);
         shared.handle.close();
       },
-    };
+    );
   };
 }

@@ -21,3 +21,33 @@ export interface FdWatch {
  * is readable, or with `"writable"` whenever it has room to write (POLLOUT).
  */
 export type WatchReadable = (fd: number, onReady: () => void, interest?: "readable" | "writable") => FdWatch;
+
+/** What a watch's start/stop/ref/unref flip, and whether it stopped for good. */
+export interface WatchFlags {
+  started: boolean;
+  referenced: boolean;
+  closed: boolean;
+}
+
+/**
+ * An FdWatch over `flags`: `changed` runs after each flip that changes
+ * something, `onClose` once, on the first close(); nothing runs after it.
+ */
+export function flagWatch(flags: WatchFlags, changed: () => void, onClose: () => void): FdWatch {
+  const set = (key: "started" | "referenced", value: boolean): void => {
+    if (flags.closed || flags[key] === value) return;
+    flags[key] = value;
+    changed();
+  };
+  return {
+    start: () => set("started", true),
+    stop: () => set("started", false),
+    ref: () => set("referenced", true),
+    unref: () => set("referenced", false),
+    close: () => {
+      if (flags.closed) return;
+      flags.closed = true;
+      onClose();
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import type { FdWatch, WatchReadable } from "../ffi/readiness.ts";
+import { type FdWatch, flagWatch, type WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 
 /** How long an unref'd poll may hold the process (Deno: a pending FFI call keeps it alive). */
@@ -136,22 +136,9 @@ function createThreadPoller(sys: Sys, options: ThreadPollerOptions): WatchReadab
     const entry: Entry = { fd, events, onReadable, started: true, referenced: true, closed: false };
     entries.add(entry);
     changed();
-    const set = (key: "started" | "referenced", value: boolean): void => {
-      if (entry.closed || entry[key] === value) return;
-      entry[key] = value;
+    return flagWatch(entry, changed, () => {
+      entries.delete(entry);
       changed();
-    };
-    return {
-      start: () => set("started", true),
-      stop: () => set("started", false),
-      ref: () => set("referenced", true),
-      unref: () => set("referenced", false),
-      close: () => {
-        if (entry.closed) return;
-        entry.closed = true;
-        entries.delete(entry);
-        changed();
-      },
-    };
+    });
   };
 }
