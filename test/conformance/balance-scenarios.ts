@@ -29,6 +29,13 @@ interface StallRun {
   readonly unstalled: boolean;
 }
 
+/**
+ * The accept4 engine: under these bursts the epoll engine has been seen to
+ * leave about 1 connection in 5,000 accepted and unanswered, whatever the
+ * steering, which is no figure of the policies'.
+ */
+const ENGINE = ["--engine", "accept4"];
+
 const STALL_MS = 2000;
 
 /** 2 workers under steady load; slot 0's worker blocks its event loop for 2 s. */
@@ -69,13 +76,6 @@ async function stallRun(context: Context, steer: SteerPolicyName): Promise<Stall
     unstalled,
   };
 }
-
-/**
- * The accept4 engine: under these bursts the epoll engine has been seen to
- * leave about 1 connection in 5,000 accepted and unanswered, whatever the
- * steering, which is no figure of the policies'.
- */
-const ENGINE = ["--engine", "accept4"];
 
 interface Latency {
   readonly mean: number;
