@@ -78,9 +78,11 @@ if (args.includes("--no-accept")) {
     engine: (flag("--engine") ?? "epoll") as "native" | "accept4" | "epoll",
   });
   crashLater();
-  const buffer = new Uint8Array(4096);
   for await (const conn of listener) {
     void (async () => {
+      // Each connection its own: a read copies into it when input arrives, and
+      // another connection's read settling before this one resumes would overwrite a shared one.
+      const buffer = new Uint8Array(4096);
       try {
         let request = "";
         while (!request.includes("\r\n\r\n")) {
