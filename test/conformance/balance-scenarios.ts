@@ -29,18 +29,11 @@ interface StallRun {
   readonly unstalled: boolean;
 }
 
-/**
- * The accept4 engine: under these bursts the epoll engine has been seen to
- * leave about 1 connection in 5,000 accepted and unanswered, whatever the
- * steering, which is no figure of the policies'.
- */
-const ENGINE = ["--engine", "accept4"];
-
 const STALL_MS = 2000;
 
 /** 2 workers under steady load; slot 0's worker blocks its event loop for 2 s. */
 async function stallRun(context: Context, steer: SteerPolicyName): Promise<StallRun> {
-  const { supervisor, events, port } = await start(context, ["--stall-on-signal-ms", String(STALL_MS), ...ENGINE], {
+  const { supervisor, events, port } = await start(context, ["--stall-on-signal-ms", String(STALL_MS)], {
     steer,
   });
   const options: LoadOptions = { port, concurrency: 64, rate: 400, durationMs: 60_000 };
@@ -85,7 +78,7 @@ interface Latency {
 
 /** 2 workers, connection-per-request where 1 request in 20 keeps its worker's CPU busy for 20 ms. */
 async function mixedRun(context: Context, options: Partial<SuperviseOptions>): Promise<Latency> {
-  const { supervisor, port } = await start(context, ["--slow-ms", "20", ...ENGINE], options);
+  const { supervisor, port } = await start(context, ["--slow-ms", "20"], options);
   const load: LoadOptions = { port, concurrency: 64, rate: 600, slowEvery: 20, maxRequests: 1500 };
   const result = await startLoadClient(context.host.command(loadClientScript, []), load).done;
   await stopCleanly(supervisor);
