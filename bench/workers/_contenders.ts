@@ -1,0 +1,336 @@
+// Every contender of bench:workers: what it is, how to start it with a
+// number of workers on a port, which processes to count, and how it
+// reloads. Each start resolves once every worker has answered a request.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RuntimeId, root, runtimes } from "../../test/_runtimes.ts";
+import { answeringWorkers } from "./_probe.ts";
+import { type Started, sleep, start, stopProcess } from "./_process.ts";
+import type { Contender, Workload } from "./_results.ts";
+
+/** A contender that is up: its port, the processes to count, and how to end it. */
+export interface Running {
+  readonly port: number;
+  /** The roots of the process trees that hold every worker and master (CPU and wake-ups are counted over them). */
+  roots(): number[];
+  /** One reload (or one-by-one restart) of every worker, resolved once it is over. */
+  reload?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ContenderSpec extends Contender {
+  readonly workloads: readonly Workload[];
+  /** Whether the wake-up measurement runs on it (with 2 and 8 workers). */
+  readonly wakeups: boolean;
+  /** How it reloads, when the reload measurement runs on it. */
+  readonly reloads?: string;
+  start(workers: number, port: number): Promise<Running>;
+}
+
+const app = (file: string): string => join(root, "bench", "workers", "apps", file);
+const names: Record<RuntimeId, string> = { node20: "Node 20", node26: "Node 26", bun: "Bun", deno: "Deno" };
+
+/** How long a worker may take to answer its first request. */
+const START_TIMEOUT_MS = 30_000;
+
+/** Waits until `workers` distinct workers have answered on the port, then hands back the contender. */
+async function up(port: number, workers: number, running: Omit<Running, "port">, what: Started[]): Promise<Running> {
+  try {
+    await answeringWorkers(port, workers, START_TIMEOUT_MS);
+  } catch (error) {
+    await running.stop();
+    throw new Error(`${(error as Error).message}\n${what.map((s) => s.tail()).join("\n")}`);
+  }
+  return { port, ...running };
+}
+
+/** The supervisor's command for workers on a runtime: `reuseport run` on Node 20, whatever the workers run. */
+function supervisorArgv(id: RuntimeId, workers: number, port: number, file: string, extra: string[]): string[] {
+  const [executable = "", ...flags] = runtimes[id].argv(file);
+  const runtime = id === "bun" ? "bun" : id === "deno" ? "deno" : "node";
+  const runtimeArgs =
+    id === "node20" ? flags.slice(0, flags.indexOf(file)) : id === "deno" ? ["--allow-read", "--allow-net"] : [];
+  return runtimes.node20.argv(join(root, "src", "cli", "node.ts"), [
+    "run",
+    "--workers",
+    String(workers),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--runtime",
+    runtime,
+    "--exec",
+    executable,
+    ...(runtimeArgs.length > 0 ? ["--runtime-args", runtimeArgs.join(" ")] : []),
+    "--grace",
+    "10",
+    ...extra,
+    file,
+    "inherited",
+  ]);
+}
+
+function reuseport(
+  id: RuntimeId,
+  server: "listen" | "own",
+  options: { steer?: "queue" | "stall-aware"; workloads: readonly Workload[]; wakeups?: boolean; reloads?: boolean },
+): ContenderSpec {
+  const own = { node20: "node:http", node26: "node:http", bun: "Bun.listen", deno: "node:http" }[id];
+  const file = server === "listen" ? app("listen.ts") : id === "bun" ? app("bun-tcp.ts") : app("node-http.ts");
+  const steer = options.steer === undefined ? "" : ` · --steer ${options.steer}`;
+  return {
+    id: `reuseport-${id}-${server === "listen" ? "listen" : "own"}${options.steer === undefined ? "" : `-${options.steer}`}`,
+    label: `reuseport run · ${names[id]} · ${server === "listen" ? "listen()" : own}${steer}`,
+    runtime: id,
+    family: "reuseport",
+    server: server === "listen" ? "listen() (default engine)" : `${own} on the adopted fd`,
+    workloads: options.workloads,
+    wakeups: options.wakeups ?? false,
+    ...(options.reloads ? { reloads: "SIGHUP to the supervisor" } : {}),
+    async start(workers, port) {
+      const extra = options.steer === undefined ? [] : ["--steer", options.steer];
+      const supervisor = start(supervisorArgv(id, workers, port, file, extra), { cwd: root });
+      await supervisor.waitFor(/ready in \d+ ms/, START_TIMEOUT_MS, workers);
+      let generation = 1;
+      return up(
+        port,
+        workers,
+        {
+          roots: () => [supervisor.pid],
+          async reload() {
+            generation++;
+            supervisor.child.kill("SIGHUP");
+            await supervisor.waitFor(new RegExp(`reloaded: generation ${generation} serving`), START_TIMEOUT_MS);
+          },
+          stop: () => stopProcess(supervisor.child, 15_000),
+        },
+        [supervisor],
+      );
+    },
+  };
+}
+
+function cluster(id: "node20" | "node26", policy: "rr" | "none", wakeups: boolean): ContenderSpec {
+  return {
+    id: `cluster-${policy}-${id}`,
+    label: `cluster ${policy === "rr" ? "SCHED_RR" : "SCHED_NONE"} · ${names[id]} · node:http`,
+    runtime: id,
+    family: policy === "rr" ? "cluster-rr" : "cluster-none",
+    server: "node:http",
+    workloads: id === "node26" ? ["close", "keepalive", "burst", "cpu-heavy"] : ["close", "keepalive", "burst"],
+    wakeups,
+    async start(workers, port) {
+      const primary = start(runtimes[id].argv(app("cluster.ts"), [policy, String(workers), String(port)]), {
+        cwd: root,
+      });
+      await primary.waitFor(/^listening$/, START_TIMEOUT_MS);
+      return up(port, workers, { roots: () => [primary.pid], stop: () => stopProcess(primary.child) }, [primary]);
+    },
+  };
+}
+
+/** Workers started by hand, each binding the port with the runtime's own reusePort. */
+function native(id: "node26" | "bun" | "deno", options: { wakeups: boolean; reloads: boolean }): ContenderSpec {
+  const server = { node26: "node:http", bun: "Bun.serve", deno: "Deno.serve" }[id];
+  const file = { node26: app("node-http.ts"), bun: app("bun-serve.ts"), deno: app("deno-serve.ts") }[id];
+  return {
+    id: `native-${id}`,
+    label: `own reusePort · ${names[id]} · ${server}`,
+    runtime: id,
+    family: "native",
+    server: `${server} with reusePort`,
+    workloads: ["close", "keepalive", "burst"],
+    wakeups: options.wakeups,
+    ...(options.reloads ? { reloads: "each worker stopped and started again in turn (no supervisor)" } : {}),
+    async start(workers, port) {
+      const argv = (): string[] => {
+        const args = id === "node26" ? ["reuse-port", String(port)] : [String(port)];
+        const command = runtimes[id].argv(file, args);
+        if (id === "deno") command.splice(2, 0, "--unstable-net");
+        return command;
+      };
+      const launch = async (): Promise<Started> => {
+        const worker = start(argv(), { cwd: root });
+        await worker.waitFor(/^listening/, START_TIMEOUT_MS);
+        return worker;
+      };
+      const processes = await Promise.all(Array.from({ length: workers }, launch));
+      return up(
+        port,
+        workers,
+        {
+          roots: () => processes.map((p) => p.pid),
+          // The naive restart: each worker in turn stops (closing its member of the group) and a new one binds.
+          async reload() {
+            for (let i = 0; i < processes.length; i++) {
+              await stopProcess((processes[i] as Started).child);
+              processes[i] = await launch();
+            }
+          },
+          stop: async () => {
+            await Promise.all(processes.map((p) => stopProcess(p.child)));
+          },
+        },
+        processes,
+      );
+    },
+  };
+}
+
+/** PM2's cluster mode (`pm2 start -i N`) on Node 20, under a PM2 daemon of its own (PM2_HOME in a temporary directory). */
+const pm2: ContenderSpec = {
+  id: "pm2-node20",
+  label: "PM2 cluster mode · Node 20 · node:http",
+  runtime: "node20",
+  family: "pm2",
+  server: "node:http",
+  workloads: ["close", "keepalive", "burst"],
+  wakeups: false,
+  reloads: "pm2 reload",
+  async start(workers, port) {
+    const home = mkdtempSync(join(tmpdir(), "reuseport-bench-pm2-"));
+    const [node] = runtimes.node20.argv("x") as [string];
+    const pm2Bin = join(root, "node_modules", "pm2", "bin", "pm2");
+    const env = { ...process.env, PM2_HOME: home };
+    const pm2Command = async (args: string[]): Promise<void> => {
+      const command = start([node, pm2Bin, ...args], { cwd: root, env });
+      const code = await new Promise<number | null>((resolve) => command.child.once("exit", resolve));
+      if (code !== 0) throw new Error(`pm2 ${args.join(" ")} exited with ${code}:\n${command.tail()}`);
+    };
+    await pm2Command([
+      "start",
+      app("pm2-entry.mjs"),
+      "--name",
+      "bench",
+      "-i",
+      String(workers),
+      "--node-args",
+      "--import tsx",
+      "--",
+      "port",
+      String(port),
+    ]);
+    const daemon = Number(readFileSync(join(home, "pm2.pid"), "utf8"));
+    return up(
+      port,
+      workers,
+      {
+        roots: () => [daemon],
+        reload: () => pm2Command(["reload", "bench"]),
+        async stop() {
+          await pm2Command(["kill"]);
+          rmSync(home, { recursive: true, force: true });
+        },
+      },
+      [],
+    );
+  },
+};
+
+/** nginx with `reuseport` and a worker per CPU answering a fixed body, in a prefix of its own (its master in the foreground). */
+const nginx: ContenderSpec = {
+  id: "nginx",
+  label: "nginx · reuseport · return 200",
+  runtime: "nginx",
+  family: "nginx",
+  server: "nginx return 200",
+  workloads: ["close", "keepalive", "burst"],
+  wakeups: true,
+  reloads: "nginx -s reload",
+  async start(workers, port) {
+    const prefix = mkdtempSync(join(tmpdir(), "reuseport-bench-nginx-"));
+    mkdirSync(join(prefix, "logs"));
+    const conf = join(prefix, "nginx.conf");
+    writeFileSync(conf, nginxConf(workers, port, prefix));
+    const nginxArgv = ["nginx", "-p", prefix, "-c", conf];
+    const master = start([...nginxArgv, "-g", "daemon off;"]);
+    return up(
+      port,
+      workers,
+      {
+        roots: () => [master.pid],
+        async reload() {
+          const reload = start([...nginxArgv, "-s", "reload"]);
+          await new Promise((resolve) => reload.child.once("exit", resolve));
+          // The new workers start at once; the old ones finish what they hold and exit.
+          await sleep(500);
+        },
+        async stop() {
+          await stopProcess(master.child);
+          rmSync(prefix, { recursive: true, force: true });
+        },
+      },
+      [master],
+    );
+  },
+};
+
+function nginxConf(workers: number, port: number, prefix: string): string {
+  return `worker_processes ${workers};
+pid ${join(prefix, "nginx.pid")};
+error_log ${join(prefix, "logs", "error.log")} warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${join(prefix, "body")};
+  proxy_temp_path ${join(prefix, "proxy")};
+  fastcgi_temp_path ${join(prefix, "fastcgi")};
+  uwsgi_temp_path ${join(prefix, "uwsgi")};
+  scgi_temp_path ${join(prefix, "scgi")};
+  server {
+    listen 127.0.0.1:${port} reuseport;
+    location / {
+      add_header x-worker $pid;
+      return 200 "ok";
+    }
+  }
+}
+`;
+}
+
+/** One process, no workers: what the workers are to beat. */
+const single: ContenderSpec = {
+  id: "single-node26",
+  label: "one process · Node 26 · node:http",
+  runtime: "node26",
+  family: "single",
+  server: "node:http",
+  workloads: ["close", "keepalive", "burst"],
+  wakeups: false,
+  async start(_workers, port) {
+    const server = start(runtimes.node26.argv(app("node-http.ts"), ["port", String(port)]), { cwd: root });
+    await server.waitFor(/^listening$/, START_TIMEOUT_MS);
+    return up(port, 1, { roots: () => [server.pid], stop: () => stopProcess(server.child) }, [server]);
+  },
+};
+
+const plain: readonly Workload[] = ["close", "keepalive", "burst"];
+const heavy: readonly Workload[] = ["close", "keepalive", "burst", "cpu-heavy"];
+
+/** Every contender, in the order a round runs them. */
+export const contenders: readonly ContenderSpec[] = [
+  reuseport("node20", "listen", { workloads: plain, reloads: true }),
+  reuseport("node20", "own", { workloads: plain }),
+  reuseport("node26", "listen", { workloads: plain, wakeups: true }),
+  reuseport("node26", "own", { workloads: heavy, wakeups: true, reloads: true }),
+  reuseport("node26", "own", { steer: "queue", workloads: ["close", "cpu-heavy"] }),
+  reuseport("node26", "own", { steer: "stall-aware", workloads: ["close", "cpu-heavy"] }),
+  reuseport("bun", "listen", { workloads: plain }),
+  reuseport("bun", "own", { workloads: plain }),
+  reuseport("deno", "listen", { workloads: plain }),
+  reuseport("deno", "own", { workloads: plain }),
+  cluster("node20", "rr", false),
+  cluster("node20", "none", false),
+  cluster("node26", "rr", true),
+  cluster("node26", "none", true),
+  pm2,
+  native("node26", { wakeups: true, reloads: true }),
+  native("bun", { wakeups: false, reloads: false }),
+  native("deno", { wakeups: false, reloads: false }),
+  nginx,
+  single,
+];
