@@ -14,7 +14,7 @@
 // BENCH_JSON=file    also write every sample (redraw with bench/workers/report.ts)
 // BENCH_OUT=dir      write RESULTS.md and results/ there instead of bench/
 // BENCH_SMOKE=1      a short run that checks every contender starts and answers; no target judged
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
@@ -64,15 +64,11 @@ const burst = compileC("workers/burst.c");
 
 const versions: Record<string, string> = {};
 for (const id of ["node20", "node26", "bun", "deno"] as const) versions[id] = runtimeVersion(runtimes[id]);
+/** A tool's version from what it prints, on either stream (nginx -v writes to stderr; wrk --version exits 1). */
 const versionOf = (argv: string[], pattern: RegExp): string => {
-  try {
-    const [command, ...args] = argv as [string, ...string[]];
-    const out = execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    return out.match(pattern)?.[1] ?? "?";
-  } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? "");
-    return stderr.match(pattern)?.[1] ?? "?";
-  }
+  const [command, ...args] = argv as [string, ...string[]];
+  const { stdout, stderr } = spawnSync(command, args, { encoding: "utf8" });
+  return `${stdout}${stderr}`.match(pattern)?.[1] ?? "?";
 };
 versions.nginx = versionOf(["nginx", "-v"], /nginx\/(\S+)/);
 versions.wrk = versionOf(["wrk", "--version"], /wrk (\S+)/);

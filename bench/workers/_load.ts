@@ -117,12 +117,10 @@ async function pacedRun(port: number, ms: number): Promise<number> {
 
 /**
  * Wake-ups of a contender at a low steady rate. First its voluntary context
- * switches while idle, then across a paced run, less the idle rate: a
- * worker that blocks waiting for work and is woken counts one, so a
- * shared socket that wakes every worker for each connection shows near the
- * number of workers. Then the same run under strace, counting accept calls
- * that found nothing (EAGAIN). Both runs are timed by the client; strace
- * slows the workers, so its run is separate from the switches' one.
+ * switches while idle, then across a paced run, less the idle rate. Then
+ * the same run under strace, tracing accept calls and the calls a thread
+ * waits in: a run of accepts between two waits is one wake-up to accept.
+ * strace slows the workers, so its run is separate from the switches' one.
  */
 export async function wakeupRun(running: Running, ms: number): Promise<WakeupSample> {
   const roots = running.roots();
@@ -133,20 +131,31 @@ export async function wakeupRun(running: Running, ms: number): Promise<WakeupSam
   const t0 = performance.now();
   const accepted = await pacedRun(running.port, ms);
   const switches = voluntarySwitches(roots) - before - idlePerMs * (performance.now() - t0);
-  const futile = await futileAccepts(roots, () => pacedRun(running.port, ms));
-  return { accepted, futileAccepts: (futile.errors / futile.accepted) * accepted, voluntarySwitches: switches };
+  const traced = await tracedAccepts(roots, () => pacedRun(running.port, ms));
+  // Per connection as strace saw them, scaled to the switches' run, so all three share one count.
+  const scale = accepted / Math.max(1, traced.accepted);
+  return {
+    accepted,
+    acceptWakeups: traced.wakeups * scale,
+    futileAccepts: traced.futile * scale,
+    voluntarySwitches: switches,
+  };
 }
 
-/** accept()/accept4() calls of every process in the trees, and how many returned an error, while `work` runs. */
-async function futileAccepts(
+/** The calls a thread sleeps in until there is work. */
+const WAITS = ["epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "futex"];
+
+/** Accepts, futile accepts and wake-ups to accept of every thread in the trees while `work` runs. */
+async function tracedAccepts(
   roots: readonly number[],
   work: () => Promise<number>,
-): Promise<{ accepted: number; errors: number }> {
+): Promise<{ accepted: number; futile: number; wakeups: number }> {
   const output = join(tmpdir(), `reuseport-bench-strace-${process.pid}-${Date.now()}`);
   const pids = roots.flatMap(tree).flatMap((pid) => ["-p", String(pid)]);
-  const strace = start(["strace", "-f", "-c", "-e", "trace=accept,accept4", "-o", output, ...pids]);
-  await strace.waitFor(/attached/, 10_000);
-  await sleep(300);
+  const trace = `trace=accept,accept4,${WAITS.join(",")}`;
+  const strace = start(["strace", "-f", "-qq", "-e", trace, "-e", "signal=none", "-o", output, ...pids]);
+  // strace has attached once its first call shows up in the file, or after a moment (-qq prints nothing).
+  await sleep(500);
   try {
     await work();
   } finally {
@@ -154,19 +163,27 @@ async function futileAccepts(
     strace.child.kill("SIGINT");
     await exited;
   }
-  let calls = 0;
-  let errors = 0;
+  let accepted = 0;
+  let futile = 0;
+  let wakeups = 0;
+  const accepting = new Set<string>();
   for (const line of readFileSync(output, "utf8").split("\n")) {
-    // % time  seconds  usecs/call  calls  errors  syscall   (errors is blank when there were none)
-    const fields = line.trim().split(/\s+/);
-    const name = fields.at(-1);
-    if (name !== "accept" && name !== "accept4") continue;
-    const numbers = fields.slice(3, -1).map(Number);
-    calls += numbers[0] ?? 0;
-    errors += numbers[1] ?? 0;
+    // "<tid> accept4(3, …) = 7", "<tid> epoll_wait(5, <unfinished ...>", "<tid> <... epoll_wait resumed>…) = 1"
+    const match = line.match(/^(\d+)\s+(<\.\.\. )?(\w+)/);
+    if (match === null) continue;
+    const [, tid = "", resumed, name = ""] = match;
+    if (name === "accept" || name === "accept4") {
+      if (line.includes("<unfinished ...>")) continue;
+      if (!accepting.has(tid)) wakeups++;
+      accepting.add(tid);
+      if (/= -1 E/.test(line)) futile++;
+      else if (/= \d+/.test(line)) accepted++;
+    } else if (resumed === undefined && WAITS.includes(name)) {
+      accepting.delete(tid);
+    }
   }
   rmSync(output, { force: true });
-  return { accepted: calls - errors, errors };
+  return { accepted, futile, wakeups };
 }
 
 /** A steady connection-per-request load across `reloads` reloads, counting what failed. */

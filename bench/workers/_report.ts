@@ -246,9 +246,10 @@ function wakeupSection(results: Results, chart: ChartLink): string[] {
     results,
     results.wakeups.map((cell) => cell.contender),
   ).flatMap((id) =>
-    wakeupCells(results, id).map(({ workers, futile, switches, accepted }) => [
+    wakeupCells(results, id).map(({ workers, wakeups, futile, switches, accepted }) => [
       labelOf(results, id),
       workers.toString(),
+      spreadCell(wakeups, formatPerConnection),
       spreadCell(futile, formatPerConnection),
       spreadCell(switches, formatPerConnection),
       formatCount(accepted),
@@ -257,16 +258,21 @@ function wakeupSection(results: Results, chart: ChartLink): string[] {
   const headers = [
     "contender",
     "workers",
+    "wake-ups to accept / connection",
     "futile accepts / connection",
     "voluntary switches / connection",
     "accepted, all rounds",
   ];
   return [
     ...lines,
-    "A paced run at a low rate: how often a process woke for a connection that another took (an accept that",
-    "returned EAGAIN), and the voluntary context switches, per connection accepted.",
+    "A paced run at a low rate (every worker asleep between connections), per connection accepted: the",
+    "wake-ups to accept (runs of accept calls by one thread between two waits, traced with strace: the",
+    "thundering herd is every worker waking for each connection), the accepts that found nothing (EAGAIN:",
+    "a herd's losers, and the last try of a loop that accepts until the queue is empty), and the voluntary",
+    "context switches of all the contender's threads in a run without strace, less their idle rate (all",
+    "the sleeping and waking a connection costs, the runtime's helper threads included).",
     "",
-    ...table(headers, rows, "lrrrr"),
+    ...table(headers, rows, "lrrrrr"),
     "",
     ...chart("wakeups.svg"),
   ];
@@ -274,6 +280,7 @@ function wakeupSection(results: Results, chart: ChartLink): string[] {
 
 interface WakeupCell {
   readonly workers: number;
+  readonly wakeups: Summary;
   readonly futile: Summary;
   readonly switches: Summary;
   readonly accepted: number;
@@ -290,6 +297,7 @@ function wakeupCells(results: Results, id: string): WakeupCell[] {
       .filter((sample) => sample.accepted > 0);
     return {
       workers,
+      wakeups: summary(samples.map((sample) => sample.acceptWakeups / sample.accepted)),
       futile: summary(samples.map((sample) => sample.futileAccepts / sample.accepted)),
       switches: summary(samples.map((sample) => sample.voluntarySwitches / sample.accepted)),
       accepted: samples.reduce((sum, sample) => sum + sample.accepted, 0),
@@ -565,14 +573,17 @@ function wakeupSpec(results: Results): TopLevelSpec | undefined {
     results.wakeups.map((cell) => cell.contender),
   ).flatMap((id) =>
     wakeupCells(results, id)
-      .filter((cell) => Number.isFinite(cell.futile.median))
-      .map((cell) => ({ contender: labelOf(results, id), group: `${cell.workers} workers`, ...cell.futile })),
+      .filter((cell) => Number.isFinite(cell.wakeups.median))
+      .map((cell) => ({ contender: labelOf(results, id), group: `${cell.workers} workers`, ...cell.wakeups })),
   );
   if (rows.length === 0) return undefined;
-  const x = { type: "quantitative", title: "futile accepts per accepted connection" } as const;
+  const x = { type: "quantitative", title: "wake-ups to accept per accepted connection" } as const;
   const groups = groupsOf(rows);
   return {
-    title: { text: "Futile wake-ups", subtitle: `accepts that found nothing, per connection; ${spreadNote}` },
+    title: {
+      text: "Wake-ups per connection (the thundering herd)",
+      subtitle: `threads woken to accept, per connection accepted at a low rate; ${spreadNote}`,
+    },
     data: { values: rows },
     width: 560,
     // With an offset channel the step is each worker count's, not each contender's.
@@ -701,7 +712,7 @@ function chartSpecs(results: Results): Partial<Record<ChartFile, ChartEntry>> {
       cpu.length === 0 ? undefined : facetedBars(cpu, "Server CPU per request", "CPU µs per request", false),
     ],
     ["latency.svg", "Latency percentiles, close and cpu-heavy", latencySpec(results)],
-    ["wakeups.svg", "Futile accepts per connection", wakeupSpec(results)],
+    ["wakeups.svg", "Wake-ups to accept per connection", wakeupSpec(results)],
     ["share.svg", "Share of requests per worker, close", shareSpec(results)],
     ["reload-failures.svg", "Failed requests during reloads", reloadSpec(results)],
   ];

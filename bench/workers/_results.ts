@@ -60,9 +60,16 @@ export interface LoadSample {
 export interface WakeupSample {
   /** Connections the workers (or the master) accepted. */
   readonly accepted: number;
-  /** accept()/accept4() calls that returned EAGAIN: a process woken for a connection another took. */
+  /**
+   * Wake-ups to accept: runs of accept()/accept4() calls by one thread with
+   * no wait (epoll, poll, futex) between them, i.e. a thread woken for the
+   * listening socket taking what it finds. One per connection without a
+   * thundering herd; near the number of workers when every worker wakes.
+   */
+  readonly acceptWakeups: number;
+  /** accept()/accept4() calls that returned EAGAIN: a process woken for a connection another took, or an accept loop's last try. */
   readonly futileAccepts: number;
-  /** Voluntary context switches of every worker and master thread over the run. */
+  /** Voluntary context switches of every worker and master thread over the run, less their idle rate: all the sleeping and waking a connection costs. */
   readonly voluntarySwitches: number;
 }
 

@@ -74,11 +74,12 @@ function wakeups(results: Measured): Target[] {
     .filter((cell) => results.contenders.find((c) => c.id === cell.contender)?.family === "reuseport")
     .map((cell) => {
       const label = results.contenders.find((c) => c.id === cell.contender)?.label ?? cell.contender;
-      const perConnection = median(cell.samples.map((s) => s.voluntarySwitches / s.accepted));
+      const perConnection = median(cell.samples.map((s) => s.acceptWakeups / s.accepted));
+      const switches = median(cell.samples.map((s) => s.voluntarySwitches / s.accepted));
       return judge(
         `${label}: ≤ 1.1 wake-ups per accepted connection with 8 workers`,
         cell.samples.length === 0 ? undefined : Number(fixed(perConnection)) <= 1.1,
-        `${fixed(perConnection)} voluntary context switches per connection (idle rate subtracted)`,
+        `${fixed(perConnection)} wake-ups to accept per connection (${fixed(switches)} voluntary context switches of all threads)`,
       );
     });
 }

@@ -78,6 +78,7 @@ function fixture(overrides: Partial<Results> = {}): Results {
         workers,
         samples: [1, 2, 3].map((round) => ({
           accepted: 1000,
+          acceptWakeups: contender === "cluster-none-node20" ? workers * 100 + round : 100 + round,
           futileAccepts: contender === "cluster-none-node20" ? workers * 100 + round : round,
           voluntarySwitches: 2000 + round,
         })),
@@ -151,7 +152,7 @@ describe("renderMarkdown", () => {
     expect(markdown).toContain("| cluster SCHED_NONE · Node 20 | 71.4% · 28.6% | 0.429 | 21,000 |");
     expect(markdown).toContain("| reuseport run · Node 20 · node:http | 50.0% · 50.0% | 0.000 | 30,000 |");
     // 801–803 futile accepts per 1,000 connections: the spread rounds away.
-    expect(markdown).toContain("| cluster SCHED_NONE · Node 20 | 8 | 0.80 | 2.00 | 3,000 |");
+    expect(markdown).toContain("| cluster SCHED_NONE · Node 20 | 8 | 0.80 | 0.80 | 2.00 | 3,000 |");
     expect(markdown).toContain(
       "| cluster RR · Node 20 | worker restart | 5 | 4,990 | 10 | ECONNRESET 7 · ECONNREFUSED 3 |",
     );
