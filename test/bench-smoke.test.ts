@@ -3,6 +3,8 @@
 // table. BENCH_SMOKE=1 leaves their targets unjudged; the figures of a
 // second's load on a machine running the suite say nothing about them.
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { root } from "./_runtimes.ts";
@@ -10,12 +12,12 @@ import { root } from "./_runtimes.ts";
 const smoke = { BENCH_SMOKE: "1", BENCH_SECONDS: "1", BENCH_ROUNDS: "1", BENCH_MAX_ROUNDS: "1" };
 
 /** Runs bench/<script> on the machine's Node with tsx, as its npm script does; returns its output. */
-function bench(script: string, args: string[], env: Record<string, string>): string {
+function bench(script: string, args: string[], env: Record<string, string>, timeout = 120_000): string {
   const run = spawnSync(process.execPath, ["--import", "tsx", join(root, "bench", script), ...args], {
     cwd: root,
     env: { ...process.env, ...smoke, ...env },
     encoding: "utf8",
-    timeout: 120_000,
+    timeout,
   });
   expect(run.status, `${script} ${args.join(" ")}:\n${run.stdout}\n${run.stderr}`).toBe(0);
   return run.stdout;
@@ -53,3 +55,22 @@ test("bench (openSocket + close) on every runtime", () => {
   for (const runtime of ["node20", "node26", "bun", "deno"])
     expect(rows(output, runtime).length, output).toBeGreaterThanOrEqual(1);
 }, 120_000);
+
+test("bench:workers starts every contender, loads it, counts its wake-ups and reloads it, and writes the report", () => {
+  const out = mkdtempSync(join(tmpdir(), "reuseport-bench-workers-"));
+  try {
+    // It exits non-zero when a contender does not start or answers nothing, smoke run or not.
+    const output = bench("workers.ts", [], { BENCH_OUT: out }, 400_000);
+    const report = readFileSync(join(out, "RESULTS.md"), "utf8");
+    expect(report).toMatch(/SMOKE RUN/);
+    const ids = [...output.matchAll(/^\[[^\]]+\] round 1\/1 · (\S+) ·/gm)].map((m) => m[1]);
+    expect(ids.length, output).toBeGreaterThanOrEqual(20);
+    for (const label of ["reuseport run · Bun · listen()", "cluster SCHED_NONE · Node 20", "PM2 cluster mode", "nginx"])
+      expect(report).toContain(`| ${label}`);
+    for (const chart of ["throughput", "cpu-per-request", "latency", "wakeups", "share", "reload-failures"])
+      expect(existsSync(join(out, "results", `${chart}.svg`)), chart).toBe(true);
+    expect(report).not.toMatch(/did not start/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 420_000);

@@ -72,8 +72,18 @@ export async function wrkRun(
       .filter(([worker]) => worker !== "none")
       .map(([, n]) => n)
       .sort((a, b) => b - a),
+    errors: nonZero({
+      connect: report.connect,
+      read: report.read,
+      write: report.write,
+      timeout: report.timeout,
+      status: report.status,
+    }),
   };
 }
+
+const nonZero = (counts: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
 
 /** What burst.c prints. */
 interface BurstReport {
@@ -83,6 +93,7 @@ interface BurstReport {
   p99Us: number;
   p999Us: number;
   errors: Record<string, number>;
+  workers: Record<string, number>;
 }
 
 /** `connections` connections opened at once, a request on each (burst.c, compiled by the caller). */
@@ -100,7 +111,8 @@ export async function burstRun(running: Running, burst: string, connections: num
     p50Ms: report.p50Us / 1000,
     p99Ms: report.p99Us / 1000,
     p999Ms: report.p999Us / 1000,
-    perWorker: [],
+    perWorker: Object.values(report.workers).sort((a, b) => b - a),
+    errors: nonZero(report.errors),
   };
 }
 

@@ -202,11 +202,19 @@ function loadSection(results: Results, workload: Workload): string[] {
   return [...lines, ...table(headers, rows, "lrrrrrrll"), ""];
 }
 
-/** Requests per worker, summed over the rounds, for the contenders whose runs could tell. */
-function workerTotals(results: Results, workload: Workload): { contender: Contender; counts: number[] }[] {
+/** The workloads whose connections the balance is counted over: a connection per request, each placed by the kernel (or the master). */
+const balanceWorkloads: readonly Workload[] = ["close", "burst"];
+
+/**
+ * Connections per worker, summed over the rounds and the balance workloads,
+ * for the contenders whose runs could tell. Each run lists its workers from
+ * the busiest down and every round starts new workers, so the busiest are
+ * summed with the busiest: the CV of the sums is, if anything, too high.
+ */
+function workerTotals(results: Results): { contender: Contender; counts: number[] }[] {
   return results.contenders.flatMap((contender) => {
     const counts: number[] = [];
-    for (const sample of samplesOf(results, contender.id, workload))
+    for (const sample of balanceWorkloads.flatMap((workload) => samplesOf(results, contender.id, workload)))
       sample.perWorker.forEach((count, worker) => {
         counts[worker] = (counts[worker] ?? 0) + count;
       });
@@ -216,8 +224,8 @@ function workerTotals(results: Results, workload: Workload): { contender: Conten
 }
 
 function shareSection(results: Results, chart: ChartLink): string[] {
-  const lines = ["## Balance across workers (close)", ""];
-  const totals = workerTotals(results, "close");
+  const lines = ["## Balance across workers (close and burst)", ""];
+  const totals = workerTotals(results);
   if (totals.length === 0) return [...lines, "Not measured in this run.", ""];
   const rows = totals.map(({ contender, counts }) => {
     const total = counts.reduce((sum, count) => sum + count, 0);
@@ -230,8 +238,10 @@ function shareSection(results: Results, chart: ChartLink): string[] {
   });
   return [
     ...lines,
-    "Each worker's share of the requests of the close workload, summed over the rounds, and the coefficient",
-    "of variation of the per-worker counts (0 is an even split).",
+    "Each worker's share of the connections of the close and burst workloads (a connection per request),",
+    "summed over the rounds, and the coefficient of variation of the per-worker counts (0 is an even split).",
+    "Every round starts new workers and lists them from the busiest down, so the busiest are summed with the",
+    "busiest: the CV is, if anything, a little high.",
     "",
     ...table(["contender", "share per worker", "CV", "connections counted"], rows, "lrrr"),
     "",
@@ -610,7 +620,7 @@ function wakeupSpec(results: Results): TopLevelSpec | undefined {
 }
 
 function shareSpec(results: Results): TopLevelSpec | undefined {
-  const rows = workerTotals(results, "close").flatMap(({ contender, counts }) => {
+  const rows = workerTotals(results).flatMap(({ contender, counts }) => {
     const total = counts.reduce((sum, count) => sum + count, 0);
     let start = 0;
     return counts.map((count, index) => {
@@ -633,7 +643,7 @@ function shareSpec(results: Results): TopLevelSpec | undefined {
   const x = { type: "quantitative" as const, scale: { domain: [0, 100] }, title: "share of the requests, %" };
   return {
     title: {
-      text: "Share of requests per worker (close)",
+      text: "Share of connections per worker (close and burst)",
       subtitle: "summed over the rounds; an even split is 100 % / workers",
     },
     data: { values: rows },
@@ -713,7 +723,7 @@ function chartSpecs(results: Results): Partial<Record<ChartFile, ChartEntry>> {
     ],
     ["latency.svg", "Latency percentiles, close and cpu-heavy", latencySpec(results)],
     ["wakeups.svg", "Wake-ups to accept per connection", wakeupSpec(results)],
-    ["share.svg", "Share of requests per worker, close", shareSpec(results)],
+    ["share.svg", "Share of connections per worker, close and burst", shareSpec(results)],
     ["reload-failures.svg", "Failed requests during reloads", reloadSpec(results)],
   ];
   const specs: Partial<Record<ChartFile, ChartEntry>> = {};

@@ -52,8 +52,10 @@ export interface LoadSample {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly p999Ms: number;
-  /** Requests each worker answered, in worker order, when the run could tell (else empty). */
+  /** Requests each worker answered, from the busiest down, when the run could tell (else empty). */
   readonly perWorker: readonly number[];
+  /** The failures by kind (wrk's socket errors: connect, read, write, timeout; status: a non-200 answer). */
+  readonly errors?: Readonly<Record<string, number>>;
 }
 
 /** One paced run at a low rate, counting how often workers woke for a connection. */

@@ -87,12 +87,12 @@ function wakeups(results: Measured): Target[] {
 function shares(results: Measured): Target[] {
   return hashed(results).map((contender) => {
     const counts: number[] = [];
-    for (const sample of samples(results, contender.id, "close"))
+    for (const sample of [...samples(results, contender.id, "close"), ...samples(results, contender.id, "burst")])
       sample.perWorker.forEach((n, i) => {
         counts[i] = (counts[i] ?? 0) + n;
       });
     const total = counts.reduce((sum, n) => sum + n, 0);
-    const name = `${contender.label}: per-worker CV ≤ 5% (close)`;
+    const name = `${contender.label}: per-worker CV ≤ 5% (close and burst)`;
     if (total === 0) return judge(name, undefined, "not measured");
     const value = cv(counts);
     const few = total < 100_000 ? `; over ${total.toLocaleString("en")} connections, fewer than the 100,000 asked` : "";

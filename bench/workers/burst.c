@@ -6,7 +6,7 @@
  * connection, a close without an answer, no answer within the timeout) is a
  * failure, by kind. Latency is from the connect() call to the end of the
  * answer, so a SYN dropped on a full queue and sent again shows as ~1 s.
- * Prints one JSON line.
+ * Answers are counted per worker, by their x-worker header. Prints one JSON line.
  * Build: cc -O2 -o burst burst.c     Run: burst PORT [N=10000] [TIMEOUT_S=10] */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,11 +34,35 @@ static int by_value(const void *a, const void *b) {
 
 enum { CONNECTING, SENT, DONE };
 
+/* Enough of an answer to hold its status line and headers. */
+#define HEAD 512
+#define MAX_WORKERS 256
+
 struct conn {
   int fd, state, got;
   double start;
-  char head[16];
+  char head[HEAD];
 };
+
+static long worker_ids[MAX_WORKERS];
+static int worker_counts[MAX_WORKERS], workers_seen;
+
+/* Counts an answer for the worker its x-worker header names (headers as the benchmark's servers write them). */
+static void count_worker(struct conn *c) {
+  c->head[c->got < HEAD ? c->got : HEAD - 1] = 0;
+  const char *at = strstr(c->head, "x-worker: ");
+  if (at == NULL) return;
+  long id = strtol(at + 10, NULL, 10);
+  for (int i = 0; i < workers_seen; i++)
+    if (worker_ids[i] == id) {
+      worker_counts[i]++;
+      return;
+    }
+  if (workers_seen < MAX_WORKERS) {
+    worker_ids[workers_seen] = id;
+    worker_counts[workers_seen++] = 1;
+  }
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -103,13 +127,16 @@ int main(int argc, char **argv) {
       } else {
         ssize_t got;
         while ((got = recv(c->fd, buffer, sizeof buffer, 0)) > 0) {
-          for (ssize_t k = 0; k < got && c->got < (int)sizeof c->head; k++) c->head[c->got++] = buffer[k];
+          for (ssize_t k = 0; k < got && c->got < HEAD - 1; k++) c->head[c->got++] = buffer[k];
         }
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
         if (got < 0) error = errno;
         if (error == 0) {
           if (c->got == 0) empty++;
-          else if (c->got >= 12 && memcmp(c->head, "HTTP/1.1 200", 12) == 0) latency[ok++] = now() - c->start;
+          else if (c->got >= 12 && memcmp(c->head, "HTTP/1.1 200", 12) == 0) {
+            latency[ok++] = now() - c->start;
+            count_worker(c);
+          }
           else bad++;
           close(c->fd);
           c->state = DONE;
@@ -132,7 +159,9 @@ int main(int argc, char **argv) {
   double p999 = ok ? latency[(int)(ok * 0.999)] : 0;
   printf("{\"requests\":%d,\"seconds\":%.4f,\"p50Us\":%.0f,\"p99Us\":%.0f,\"p999Us\":%.0f,"
          "\"errors\":{\"ECONNREFUSED\":%d,\"ECONNRESET\":%d,\"empty-response\":%d,\"bad-response\":%d,"
-         "\"timeout\":%d,\"other\":%d}}\n",
+         "\"timeout\":%d,\"other\":%d},\"workers\":{",
          ok, seconds, p50 * 1e6, p99 * 1e6, p999 * 1e6, refused, reset, empty, bad, timedout, other);
+  for (int i = 0; i < workers_seen; i++) printf("%s\"%ld\":%d", i ? "," : "", worker_ids[i], worker_counts[i]);
+  printf("}}\n");
   return 0;
 }
