@@ -461,13 +461,14 @@ const config = {
   view: { stroke: "#ddd" },
 } as const;
 
-const barColor = "#4c78a8";
 const ruleColor = "#222";
 const spreadNote = "bars: median over the rounds; lines: spread (min–max, the extremes left out from five rounds on)";
 
 interface RangeRow {
   readonly contender: string;
   readonly group: string;
+  /** How the contender spreads connections, for the bars' colour. */
+  readonly model?: string;
   readonly median: number;
   readonly min: number;
   readonly max: number;
@@ -478,6 +479,7 @@ function loadRows(results: Results, shown: readonly Workload[], pick: (sample: L
     measured(results, workload).map((contender) => ({
       contender: contender.label,
       group: workload,
+      model: models[contender.family],
       ...summary(samplesOf(results, contender.id, workload).map(pick)),
     })),
   );
@@ -490,6 +492,17 @@ function labelsOf(rows: readonly { readonly contender: string }[]): string[] {
 function groupsOf(rows: readonly { readonly group: string }[]): string[] {
   return [...new Set(rows.map((row) => row.group))];
 }
+
+/** What the bars' colours stand for: the family of each contender, as a reader would name it. */
+const models: Record<Contender["family"], string> = {
+  reuseport: "reuseport run",
+  "cluster-rr": "cluster SCHED_RR",
+  "cluster-none": "cluster SCHED_NONE",
+  pm2: "PM2",
+  native: "the runtime's own reusePort",
+  nginx: "nginx",
+  single: "one process",
+};
 
 /** Horizontal bars with spread rules, a column per group, each column with its own x scale. */
 function facetedBars(rows: readonly RangeRow[], title: string, xTitle: string, thousands: boolean): TopLevelSpec {
@@ -505,7 +518,20 @@ function facetedBars(rows: readonly RangeRow[], title: string, xTitle: string, t
       height: { step: 20 },
       encoding: { y: { field: "contender", type: "nominal", sort: labelsOf(rows), title: null } },
       layer: [
-        { mark: { type: "bar", color: barColor }, encoding: { x: { field: "median", ...x } } },
+        {
+          mark: { type: "bar" },
+          encoding: {
+            x: { field: "median", ...x },
+            color: {
+              field: "model",
+              type: "nominal",
+              sort: Object.values(models),
+              title: null,
+              scale: { domain: Object.values(models), scheme: "tableau10" },
+              legend: { orient: "bottom", columns: 4, labelFontSize: 12, labelLimit: 240 },
+            },
+          },
+        },
         {
           mark: { type: "rule", color: ruleColor, strokeWidth: 1.5 },
           encoding: { x: { field: "min", ...x }, x2: { field: "max" } },
