@@ -199,6 +199,12 @@ export interface Api {
    * and their own server); listen() and listenDatagram() send it by
    * themselves once every inherited socket is served.
    *
+   * In a worker of `reuseport run` (REUSEPORT_SUPERVISOR_PID set) it also
+   * asks Linux for SIGTERM when the supervisor dies (PR_SET_PDEATHSIG), so a
+   * supervisor killed with SIGKILL leaves no worker serving on; SIGTERM
+   * drains as a stop does. If the supervisor is already gone, SIGTERM comes
+   * at once.
+   *
    * @returns true when sent, false when NOTIFY_SOCKET is unset.
    * @throws {SocketError} when the message cannot be sent.
    */

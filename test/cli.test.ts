@@ -44,6 +44,15 @@ function start(id: RuntimeId, args: readonly string[]): Watched {
   return watch(spawn(command, rest, { env, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
+/** Whether a process runs (a zombie, waited for by nobody yet, has ended). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (id) => {
   test("run --help documents every option", () => {
     const result = runSync(id, ["run", "--help"]);
@@ -165,6 +174,42 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       running.child.kill("SIGKILL");
     }
   }, 90_000);
+
+  test("workers end when the supervisor is killed with SIGKILL (no orphans left serving its port)", async () => {
+    const running = start(id, [
+      "run",
+      "-w",
+      "2",
+      "-p",
+      "0",
+      "-H",
+      "127.0.0.1",
+      "--name",
+      `cli-orphans-${id}`,
+      "--runtime-args",
+      appFlags[id],
+      "--",
+      app,
+      "inherited",
+    ]);
+    let pids: number[] = [];
+    try {
+      const [, first] = await running.waitFor(/slot 0 pid (\d+) gen 1: ready/);
+      const [, second] = await running.waitFor(/slot 1 pid (\d+) gen 1: ready/);
+      pids = [Number(first), Number(second)];
+      for (const pid of pids) expect(alive(pid), `worker ${pid} before`).toBe(true);
+    } finally {
+      running.child.kill("SIGKILL");
+    }
+    await running.exited;
+    // The kernel sends each worker SIGTERM as its parent dies; each drains (nothing is open) and exits.
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const pid of pids) {
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+      expect(alive(pid), `worker ${pid} still running 10 s after its supervisor was killed`).toBe(false);
+    }
+  }, 60_000);
 
   test("run --pin: status shows each worker's CPU, where the kernel has its every thread", async () => {
     const name = `cli-pin-${id}`;

@@ -8,6 +8,7 @@ import { getIntOption, socklen } from "../socket/sockopt.ts";
 import type { Family, InheritedSocket, NetAddr, Transport } from "../types.ts";
 import { parseFdName } from "./names.ts";
 import { sendNotify } from "./notify.ts";
+import { endWithSupervisor } from "./supervisor-death.ts";
 
 /** SD_LISTEN_FDS_START: inherited fds are numbered from here. */
 const FIRST_FD = 3;
@@ -168,6 +169,8 @@ export class Activation implements Inheritance {
   #inherited: Inherited | undefined;
   readonly #targets = new Set<Drainable>();
   #readySent = false;
+  /** Whether this worker has asked to end with its supervisor (once is enough). */
+  #watchingSupervisor = false;
   #removeSignal: (() => void) | undefined;
   #terminated = false;
 
@@ -257,6 +260,11 @@ export class Activation implements Inheritance {
 
   notifyReady(): boolean {
     this.#readySent = true;
-    return this.notify("READY=1");
+    const sent = this.notify("READY=1");
+    if (!this.#watchingSupervisor) {
+      this.#watchingSupervisor = true;
+      endWithSupervisor(this.#sys(), this.#host.env("REUSEPORT_SUPERVISOR_PID"));
+    }
+    return sent;
   }
 }

@@ -192,6 +192,10 @@ export interface Constants {
    * length; in msg_flags, the datagram was longer than the buffer.
    */
   readonly MSG_TRUNC: number;
+  /** `SIGTERM`: the signal a supervised worker asks for when its supervisor dies (15 everywhere). */
+  readonly SIGTERM: number;
+  /** `PR_SET_PDEATHSIG`: prctl(2) option, a signal for when the parent dies; Linux only. */
+  readonly PR_SET_PDEATHSIG?: number;
   /** What the epoll engine passes to libc; Linux only. */
   readonly epoll?: EpollConstants;
 }

@@ -50,6 +50,14 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   poll: { params: ["buf", "usize", "i32"], result: "i32" },
   // uid_t geteuid(void)
   geteuid: { params: [], result: "u32" },
+  // pid_t getppid(void)
+  getppid: { params: [], result: "i32" },
+  // int kill(pid_t pid, int sig)
+  kill: { params: ["i32", "i32"], result: "i32" },
+  // int raise(int sig): to the calling thread; the runtime's handler takes it as any SIGTERM
+  raise: { params: ["i32"], result: "i32" },
+  // int prctl(int option, unsigned long arg2, ...): Linux
+  prctl: { params: ["i32", "usize"], result: "i32", variadicAfter: 1, optional: true },
   // int open(const char *path, int flags, ... /* mode_t mode */): called without O_CREAT only
   open: { params: ["buf", "i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count)

@@ -49,6 +49,14 @@ export interface Sys {
   poll(fds: Uint8Array, count: number, timeoutMs: number): number;
   /** geteuid(2): the effective user id, the one the kernel checks when a socket joins a group. */
   geteuid(): number;
+  /** getppid(2): the parent's pid (a subreaper's, or 1, once the parent has died). */
+  getppid(): number;
+  /** kill(2): `signal` to process `pid`; signal 0 only asks whether it exists. */
+  kill(pid: number, signal: number): number;
+  /** raise(3): `signal` to the calling thread. */
+  raise(signal: number): number;
+  /** prctl(2) with one argument; undefined where libc lacks it (anything but Linux). */
+  prctl: ((option: number, arg: number) => number) | undefined;
   /** `path` is a NUL-terminated byte string. */
   open(path: Uint8Array, flags: number): number;
   /** read(2): up to `count` bytes into `buf`; 0 at end of file. */
@@ -163,6 +171,7 @@ export function errnoReturning(
     pidfd_getfd,
     sched_setaffinity,
     sched_getaffinity,
+    prctl,
   } = raw as Record<string, Raw | undefined>;
   // One arrow per C function, each calling it from a call site of its own: the
   // runtimes make their fast FFI calls (V8's fast API calls on Deno) only from
@@ -184,6 +193,10 @@ export function errnoReturning(
     fcntl: (fd, command, arg) => settle(c.fcntl(fd, command, arg)),
     poll: (fds, count, timeout) => settle(c.poll(fds, size(count), timeout)),
     geteuid: () => settle(c.geteuid()),
+    getppid: () => settle(c.getppid()),
+    kill: (pid, signal) => settle(c.kill(pid, signal)),
+    raise: (signal) => settle(c.raise(signal)),
+    prctl: prctl && ((option, arg) => settle(prctl(option, size(arg)))),
     open: (path, flags) => settle(c.open(path, flags)),
     read: (fd, buf, count) => settle(c.read(fd, buf, size(count))),
     readlink: (path, buf, count) => settle(c.readlink(path, buf, size(count))),
@@ -224,6 +237,9 @@ type RequiredSymbol =
   | "fcntl"
   | "poll"
   | "geteuid"
+  | "getppid"
+  | "kill"
+  | "raise"
   | "open"
   | "read"
   | "readlink"

@@ -9,6 +9,7 @@ export const WORKER_VARIABLES: readonly string[] = [
   "NOTIFY_SOCKET",
   "REUSEPORT_SLOT",
   "REUSEPORT_GENERATION",
+  "REUSEPORT_SUPERVISOR_PID",
 ];
 
 /**

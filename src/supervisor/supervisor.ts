@@ -382,6 +382,8 @@ class GroupSupervisor implements Supervisor {
     env.NOTIFY_SOCKET = notifyPath;
     env.REUSEPORT_SLOT = String(slot.index);
     env.REUSEPORT_GENERATION = String(generation);
+    // The worker's library asks the kernel for SIGTERM when this process dies (see activation/supervisor-death.ts).
+    env.REUSEPORT_SUPERVISOR_PID = String(host.pid);
     const argv = workerArgv(command, host);
     let spawn = { command: argv[0] as string, args: argv.slice(1) };
     if (slot.sockets.length > 0) {

@@ -9,8 +9,8 @@
 //          [--no-accept]
 //
 // --serve-fd: openSocket() and the runtime's own HTTP server on the fd
-//   (node:http; Bun.listen), then notifyReady(); SIGTERM stops it
-//   gracefully (no new connections, the open ones answered).
+//   (node:http; Bun.listen), then notifyReady() and "ready" on stdout;
+//   SIGTERM stops it gracefully (no new connections, the open ones answered).
 // --delay-ms: wait before answering, so requests are in flight at a stop.
 // --crash-after-ms: exit 3 that long after being ready.
 // --never-ready: open the socket and never say ready.
@@ -70,6 +70,7 @@ if (args.includes("--no-accept")) {
   // A graceful stop: no new connections, the open ones answered.
   process.on("SIGTERM", () => void served.drain().then(() => process.exit(0)));
   lib.notifyReady();
+  process.stdout.write("ready\n");
   crashLater();
 } else {
   const listener = lib.listen({

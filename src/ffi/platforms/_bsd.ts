@@ -48,6 +48,7 @@ export const bsdConstants: Omit<
   EFD_CLOEXEC: 0,
   MSG_DONTWAIT: 0x80,
   MSG_TRUNC: 0x10,
+  SIGTERM: 15,
 };
 
 export const bsdLayouts: Layouts = {

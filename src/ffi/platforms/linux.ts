@@ -51,6 +51,8 @@ const constants: Constants = {
   EFD_CLOEXEC: 0x80000,
   MSG_DONTWAIT: 0x40,
   MSG_TRUNC: 0x20,
+  SIGTERM: 15,
+  PR_SET_PDEATHSIG: 1,
   epoll: {
     EPOLL_CLOEXEC: 0x80000,
     EPOLL_CTL_ADD: 1,
