@@ -1,5 +1,6 @@
 // A child process whose output a test waits on, line patterns at a time.
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export interface Watched {
   readonly child: ChildProcess;
@@ -38,4 +39,16 @@ export function watch(child: ChildProcess, defaultTimeoutMs = 20_000): Watched {
         check();
       }),
   };
+}
+
+/**
+ * Whether a process runs: a zombie has ended (orphans here are reparented
+ * to a pid 1 that may never wait for them).
+ */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parseRun, UsageError } from "../src/cli/_args.ts";
 import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
-import { type Watched, watch } from "./_watched.ts";
+import { alive, type Watched, watch } from "./_watched.ts";
 
 const app = join(root, "test/supervisor/app.ts");
 const entries: Record<RuntimeId, string> = {
@@ -42,15 +42,6 @@ function runSync(id: RuntimeId, args: readonly string[], extraEnv: Record<string
 function start(id: RuntimeId, args: readonly string[]): Watched {
   const [command, ...rest] = cli(id, args) as [string, ...string[]];
   return watch(spawn(command, rest, { env, stdio: ["ignore", "pipe", "pipe"] }));
-}
-
-/** Whether a process runs (a zombie, waited for by nobody yet, has ended). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (id) => {

@@ -5,22 +5,12 @@
 // (the worker ends at once), and the named supervisor lives but is not the
 // worker's parent (an app a shell started): the worker keeps running.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { root, runtimes } from "./_runtimes.ts";
-import { watch } from "./_watched.ts";
+import { alive, watch } from "./_watched.ts";
 
 const app = join(root, "test/supervisor/app.ts");
-
-/** Whether a process runs (a zombie has ended). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 /** The test app serving its own socket with the runtime's server, saying ready itself, as a worker of `supervisorPid`. */
 function worker(id: keyof typeof runtimes, supervisorPid: number): ChildProcess {
