@@ -15,7 +15,7 @@
 // BENCH_OUT=dir      write RESULTS.md and results/ there instead of bench/
 // BENCH_SMOKE=1      a short run that checks every contender starts and answers; no target judged
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { root, runtimes, runtimeVersion } from "../test/_runtimes.ts";
@@ -73,10 +73,9 @@ const versionOf = (argv: string[], pattern: RegExp): string => {
 };
 versions.nginx = versionOf(["nginx", "-v"], /nginx\/(\S+)/);
 versions.wrk = versionOf(["wrk", "--version"], /wrk (\S+)/);
+// From its package, not `pm2 --version`: any pm2 command starts a daemon (in ~/.pm2) that outlives the run.
 versions.pm2 = (
-  JSON.parse(execFileSync("cat", [join(root, "node_modules", "pm2", "package.json")], { encoding: "utf8" })) as {
-    version: string;
-  }
+  JSON.parse(readFileSync(join(root, "node_modules", "pm2", "package.json"), "utf8")) as { version: string }
 ).version;
 versions.strace = versionOf(["strace", "--version"], /version (\S+)/);
 

@@ -3,11 +3,12 @@
 // table. BENCH_SMOKE=1 leaves their targets unjudged; the figures of a
 // second's load on a machine running the suite say nothing about them.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { root } from "./_runtimes.ts";
+import { alive } from "./_watched.ts";
 
 const smoke = { BENCH_SMOKE: "1", BENCH_SECONDS: "1", BENCH_ROUNDS: "1", BENCH_MAX_ROUNDS: "1" };
 
@@ -70,7 +71,24 @@ test("bench:workers starts every contender, loads it, counts its wake-ups and re
     for (const chart of ["throughput", "cpu-per-request", "latency", "wakeups", "share", "reload-failures"])
       expect(existsSync(join(out, "results", `${chart}.svg`)), chart).toBe(true);
     expect(report).not.toMatch(/did not start/);
+    // Nothing it started outlives it: no worker, no PM2 daemon, no nginx.
+    expect(leftovers(), "processes the run left behind").toEqual([]);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }, 420_000);
+
+/** Running processes whose command line names something bench:workers starts: its worker apps, PM2's or nginx's folders. */
+function leftovers(): string[] {
+  const marks = ["bench/workers/apps/", "reuseport-bench-pm2-", "reuseport-bench-nginx-"];
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry) && alive(Number(entry)))
+    .flatMap((pid) => {
+      try {
+        const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+        return marks.some((mark) => command.includes(mark)) ? [`${pid}: ${command}`] : [];
+      } catch {
+        return [];
+      }
+    });
+}

@@ -208,31 +208,35 @@ const pm2: ContenderSpec = {
       const code = await new Promise<number | null>((resolve) => command.child.once("exit", resolve));
       if (code !== 0) throw new Error(`pm2 ${args.join(" ")} exited with ${code}:\n${command.tail()}`);
     };
-    await pm2Command([
-      "start",
-      app("pm2-entry.mjs"),
-      "--name",
-      "bench",
-      "-i",
-      String(workers),
-      "--node-args",
-      "--import tsx",
-      "--",
-      "port",
-      String(port),
-    ]);
-    const daemon = Number(readFileSync(join(home, "pm2.pid"), "utf8"));
+    const cleanUp = async (): Promise<void> => {
+      // `pm2 kill` ends the daemon and its workers; without it they would outlive the run.
+      await pm2Command(["kill"]).catch(() => {});
+      rmSync(home, { recursive: true, force: true });
+    };
+    let daemon: number;
+    try {
+      await pm2Command([
+        "start",
+        app("pm2-entry.mjs"),
+        "--name",
+        "bench",
+        "-i",
+        String(workers),
+        "--node-args",
+        "--import tsx",
+        "--",
+        "port",
+        String(port),
+      ]);
+      daemon = Number(readFileSync(join(home, "pm2.pid"), "utf8"));
+    } catch (error) {
+      await cleanUp();
+      throw error;
+    }
     return up(
       port,
       workers,
-      {
-        roots: () => [daemon],
-        reload: () => pm2Command(["reload", "bench"]),
-        async stop() {
-          await pm2Command(["kill"]);
-          rmSync(home, { recursive: true, force: true });
-        },
-      },
+      { roots: () => [daemon], reload: () => pm2Command(["reload", "bench"]), stop: cleanUp },
       [],
     );
   },
