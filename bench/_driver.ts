@@ -115,7 +115,7 @@ export function cpuTicks(pid: number): number {
 }
 
 /** The processes a process started, from any of its threads. */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`)
     .flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim().split(" "))
     .filter((child) => child !== "")

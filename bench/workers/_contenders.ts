@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RuntimeId, root, runtimes } from "../../test/_runtimes.ts";
 import { answeringWorkers } from "./_probe.ts";
-import { type Started, sleep, start, stopProcess } from "./_process.ts";
+import { runToEnd, type Started, sleep, start, stopProcess } from "./_process.ts";
 import type { Contender, Workload } from "./_results.ts";
 
 /** A contender that is up: its port, the processes to count, and how to end it. */
@@ -204,9 +204,8 @@ const pm2: ContenderSpec = {
     const pm2Bin = join(root, "node_modules", "pm2", "bin", "pm2");
     const env = { ...process.env, PM2_HOME: home };
     const pm2Command = async (args: string[]): Promise<void> => {
-      const command = start([node, pm2Bin, ...args], { cwd: root, env });
-      const code = await new Promise<number | null>((resolve) => command.child.once("exit", resolve));
-      if (code !== 0) throw new Error(`pm2 ${args.join(" ")} exited with ${code}:\n${command.tail()}`);
+      const { code, tail } = await runToEnd([node, pm2Bin, ...args], { cwd: root, env });
+      if (code !== 0) throw new Error(`pm2 ${args.join(" ")} exited with ${code}:\n${tail}`);
     };
     const cleanUp = async (): Promise<void> => {
       // `pm2 kill` ends the daemon and its workers; without it they would outlive the run.
@@ -265,8 +264,7 @@ const nginx: ContenderSpec = {
       {
         roots: () => [master.pid],
         async reload() {
-          const reload = start([...nginxArgv, "-s", "reload"]);
-          await new Promise((resolve) => reload.child.once("exit", resolve));
+          await runToEnd([...nginxArgv, "-s", "reload"]);
           // The new workers start at once; the old ones finish what they hold and exit.
           await sleep(500);
         },

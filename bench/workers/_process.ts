@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
-import { cpuTicks } from "../_driver.ts";
+import { childrenOf, cpuTicks } from "../_driver.ts";
 
 /** A started process, with every line it has printed so far (stdout and stderr). */
 export interface Started {
@@ -75,6 +75,16 @@ export function start(argv: readonly string[], options: { cwd?: string; env?: No
   };
 }
 
+/** Runs argv to its end; resolves with its exit code (null when a signal ended it) and its last lines. */
+export async function runToEnd(
+  argv: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; tail: string }> {
+  const command = start(argv, options);
+  const code = await new Promise<number | null>((resolve) => command.child.once("exit", resolve));
+  return { code, tail: command.tail() };
+}
+
 /** Ends a process with SIGTERM (SIGKILL after graceMs) and waits until it has exited. */
 export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -87,16 +97,12 @@ export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<
 
 /** A process and every process under it, from any of their threads. */
 export function tree(pid: number): number[] {
-  const pids = [pid];
   try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-      if (children !== "") for (const child of children.split(" ")) pids.push(...tree(Number(child)));
-    }
+    return [pid, ...childrenOf(pid).flatMap(tree)];
   } catch {
     // it exited while being walked
+    return [pid];
   }
-  return pids;
 }
 
 /** CPU ticks (user + system) of these process trees, so far. */
