@@ -35,6 +35,27 @@ export function tcpSocketTargets(): (target: string) => boolean {
 }
 
 /**
+ * Bytes the kernel holds unread for this host's IPv4 TCP socket from
+ * `localPort` to `remotePort` (rx_queue in /proc/net/tcp), or undefined
+ * where there is no such socket.
+ */
+export function unreadBytes(localPort: number, remotePort: number): number | undefined {
+  const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, "0");
+  for (const line of readFileSync("/proc/net/tcp", "utf8").trim().split("\n").slice(1)) {
+    const [, local, remote, , queues] = line.trim().split(/\s+/);
+    if (local?.endsWith(`:${hex(localPort)}`) && remote?.endsWith(`:${hex(remotePort)}`)) {
+      return Number.parseInt(queues?.split(":")[1] ?? "", 16);
+    }
+  }
+  return undefined;
+}
+
+/** TCP's memory in pages now, from /proc/net/sockstat: past net.ipv4.tcp_mem's limits the kernel holds sends back. */
+export function tcpMemoryPages(): number {
+  return Number(/^TCP:.* mem (\d+)/m.exec(readFileSync("/proc/net/sockstat", "utf8"))?.[1]);
+}
+
+/**
  * TCP sockets opened since `before` and still open, once at most `expected`
  * remain (or 2 s have passed): a runtime may close a socket a moment after
  * it was told to.

@@ -5,7 +5,16 @@ import { connect, type Socket } from "node:net";
 import type { Conn, Engine, Listener } from "../../src/node.ts";
 import { assertSpread } from "./_assert.ts";
 import type { Context, Scenario } from "./_scenario.ts";
-import { connected, openFds, rawBody, spread, startChild, tcpSocketsLeft } from "./_util.ts";
+import {
+  connected,
+  openFds,
+  rawBody,
+  spread,
+  startChild,
+  tcpMemoryPages,
+  tcpSocketsLeft,
+  unreadBytes,
+} from "./_util.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -264,6 +273,17 @@ export function listenerScenarios(option?: Engine): Scenario[] {
           new Promise((resolve) => setTimeout(() => resolve("waiting"), 200)),
         ]);
         assert.equal(early, "waiting", "the write waits for the peer");
+        // The kernel may take nothing for a while where TCP memory is short
+        // (net.ipv4.tcp_mem counts every process's buffers): wait for bytes.
+        const kernelTook = async (): Promise<number> => {
+          for (let i = 0; i < 250; i++) {
+            const unread = unreadBytes(client.localPort as number, listener.addr.port) ?? 0;
+            if (unread > 0) return unread;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return 0;
+        };
+        assert.ok((await kernelTook()) > 0, `the kernel took no byte in 5 s (TCP memory: ${tcpMemoryPages()} pages)`);
         conn.close();
         // Counted before the peer reads on, while it still holds its end: only close() can release the server's fd.
         const left = await tcpSocketsLeft(fdsBefore, 1);
