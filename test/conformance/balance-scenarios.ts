@@ -135,15 +135,14 @@ export const balanceScenarios: Scenario[] = [
       const best = (list: Latency[], key: keyof Latency): number => Math.min(...list.map((l) => l[key]));
       // Sampled every 5 ms, a busy worker still gets what arrives before the
       // next sample: fewer requests wait behind a burn than with the hash
-      // (mean 30–40% lower here), more than with one shared queue (which no
-      // request waits on while a worker is free). p99 is the slow requests'
-      // own 20 ms under all three.
+      // (mean 10–40% lower here), more than with one shared queue (which no
+      // request waits on while a worker is free). The tail is printed, not
+      // held to a bound: p99 is the slow requests' own 20 ms plus whatever
+      // the machine adds, 23–47 ms from run to run under either policy here,
+      // so any bound tight enough to mean something fails now and then;
+      // bench:workers compares the policies' tails over longer runs.
       assert.ok(
         best(runs.queue, "mean") < best(runs.hash, "mean"),
-        `queue ${show(runs.queue)}, hash ${show(runs.hash)}`,
-      );
-      assert.ok(
-        best(runs.queue, "p99") <= best(runs.hash, "p99") + 2,
         `queue ${show(runs.queue)}, hash ${show(runs.hash)}`,
       );
     },
