@@ -7,6 +7,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { BALANCE_CONNECTIONS, connectionsPerWorker } from "./_balance.ts";
 import type { Contender, LoadSample, Results, Workload } from "./_results.ts";
 import { cv, type Summary, summary } from "./_stats.ts";
 
@@ -202,25 +203,19 @@ function loadSection(results: Results, workload: Workload): string[] {
   return [...lines, ...table(headers, rows, "lrrrrrrll"), ""];
 }
 
-/** The workloads whose connections the balance is counted over: a connection per request, each placed by the kernel (or the master). */
-const balanceWorkloads: readonly Workload[] = ["close", "burst"];
-
-/**
- * Connections per worker, summed over the rounds and the balance workloads,
- * for the contenders whose runs could tell. Each run lists its workers from
- * the busiest down and every round starts new workers, so the busiest are
- * summed with the busiest: the CV of the sums is, if anything, too high.
- */
+/** Connections per worker for the contenders whose runs could tell (see _balance.ts). */
 function workerTotals(results: Results): { contender: Contender; counts: number[] }[] {
   return results.contenders.flatMap((contender) => {
-    const counts: number[] = [];
-    for (const sample of balanceWorkloads.flatMap((workload) => samplesOf(results, contender.id, workload)))
-      sample.perWorker.forEach((count, worker) => {
-        counts[worker] = (counts[worker] ?? 0) + count;
-      });
-    const total = counts.reduce((sum, count) => sum + count, 0);
-    return total > 0 ? [{ contender, counts: Array.from(counts, (count) => count ?? 0) }] : [];
+    const counts = connectionsPerWorker(results, contender.id);
+    return counts.some((count) => count > 0) ? [{ contender, counts }] : [];
   });
+}
+
+/** "reuseport run · Bun · listen() 12 s": the extra balance runs, per contender. */
+function balanceRunsText(results: Results): string {
+  const seconds = new Map<string, number>();
+  for (const run of results.balanceRuns) seconds.set(run.contender, (seconds.get(run.contender) ?? 0) + run.seconds);
+  return [...seconds].map(([id, total]) => `${labelOf(results, id)} ${total} s`).join(", ");
 }
 
 function shareSection(results: Results, chart: ChartLink): string[] {
@@ -242,6 +237,13 @@ function shareSection(results: Results, chart: ChartLink): string[] {
     "summed over the rounds, and the coefficient of variation of the per-worker counts (0 is an even split).",
     "Every round starts new workers and lists them from the busiest down, so the busiest are summed with the",
     "busiest: the CV is, if anything, a little high.",
+    ...(results.balanceRuns.length === 0
+      ? []
+      : [
+          `A plain \`reuseport run\` contender whose rounds counted fewer than ${BALANCE_CONNECTIONS.toLocaleString("en")} connections (the CV`,
+          "target asks for that many) got connection-per-request runs of its own after the rounds, counted here",
+          `and nowhere else: ${balanceRunsText(results)}.`,
+        ]),
     "",
     ...table(["contender", "share per worker", "CV", "connections counted"], rows, "lrrr"),
     "",

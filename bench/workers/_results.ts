@@ -127,6 +127,16 @@ export interface Results {
     readonly samples: readonly WakeupSample[];
   }[];
   readonly reloads: readonly { readonly contender: string; readonly sample: ReloadSample }[];
+  /**
+   * Connection-per-request runs made after the rounds for the balance
+   * figures only, where a contender's rounds counted fewer connections than
+   * the CV target asks for: each worker's count, and how long the run was.
+   */
+  readonly balanceRuns: readonly {
+    readonly contender: string;
+    readonly seconds: number;
+    readonly perWorker: readonly number[];
+  }[];
   readonly targets: readonly Target[];
   /** Things the reader should know about this run (a contender that could not start, why a figure is missing). */
   readonly notes: readonly string[];

@@ -1,5 +1,6 @@
 // The targets of the benchmark's issue, judged on one run's medians. Each
 // says what it compared and, when missed, by how much.
+import { BALANCE_CONNECTIONS, connectionsPerWorker, isHashedReuseport } from "./_balance.ts";
 import type { Contender, LoadSample, Results, Target, Workload } from "./_results.ts";
 import { cv, median } from "./_stats.ts";
 
@@ -13,8 +14,7 @@ const medianOf = (values: LoadSample[], pick: (s: LoadSample) => number): number
 const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : "—");
 
 /** The plain reuseport run contenders (the kernel's hash, no steering option). */
-const hashed = (results: Measured): Contender[] =>
-  results.contenders.filter((c) => c.family === "reuseport" && !/-queue$|-stall-aware$/.test(c.id));
+const hashed = (results: Measured): Contender[] => results.contenders.filter(isHashedReuseport);
 
 /** The cluster SCHED_RR contender to compare with: the same Node, else Node 26's. */
 function clusterRrFor(results: Measured, contender: Contender): Contender | undefined {
@@ -177,17 +177,18 @@ function wakeups(results: Measured): Target[] {
 
 function shares(results: Measured): Target[] {
   return hashed(results).map((contender) => {
-    const counts: number[] = [];
-    for (const sample of [...samples(results, contender.id, "close"), ...samples(results, contender.id, "burst")])
-      sample.perWorker.forEach((n, i) => {
-        counts[i] = (counts[i] ?? 0) + n;
-      });
+    const counts = connectionsPerWorker(results, contender.id);
     const total = counts.reduce((sum, n) => sum + n, 0);
     const name = `${contender.label}: per-worker CV ≤ 5% (close and burst)`;
     if (total === 0) return judge(name, undefined, "not measured");
     const value = cv(counts);
-    const few = total < 100_000 ? `; over ${total.toLocaleString("en")} connections, fewer than the 100,000 asked` : "";
-    return judge(name, value <= 0.05, `CV ${(value * 100).toFixed(1)}% over ${counts.length} workers${few}`);
+    const over = `over ${counts.length} workers and ${total.toLocaleString("en")} connections`;
+    const few = total < BALANCE_CONNECTIONS;
+    return judge(
+      name,
+      value <= 0.05 && !few,
+      `CV ${(value * 100).toFixed(1)}% ${over}${few ? `, fewer than the ${BALANCE_CONNECTIONS.toLocaleString("en")} asked` : ""}`,
+    );
   });
 }
 

@@ -49,7 +49,9 @@ if (missing.length > 0) {
 }
 
 // The targets are judged again, so that a change to how they are judged shows in a redrawn report.
-const run = results as Results;
+// Runs saved before the balance runs existed have none.
+const saved = results as Omit<Results, "balanceRuns"> & Partial<Pick<Results, "balanceRuns">>;
+const run: Results = { ...saved, balanceRuns: saved.balanceRuns ?? [] };
 const written = await writeReport(
   { ...run, targets: judgeTargets(run) },
   {

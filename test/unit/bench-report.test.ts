@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { renderCharts, renderMarkdown, writeReport } from "../../bench/workers/_report.ts";
 import type { Contender, LoadSample, Results, Workload } from "../../bench/workers/_results.ts";
 import { cv, median, spread, summary } from "../../bench/workers/_stats.ts";
+import { judgeTargets } from "../../bench/workers/_targets.ts";
 
 const contenders: Contender[] = [
   {
@@ -94,6 +95,7 @@ function fixture(overrides: Partial<Results> = {}): Results {
         sample: { reloads: 5, ok: 4990, failed: 10, errors: { ECONNRESET: 7, ECONNREFUSED: 3 }, how: "worker restart" },
       },
     ],
+    balanceRuns: [{ contender: "reuseport-node20", seconds: 8, perWorker: [36_000, 34_000] }],
     targets: [
       { name: "reuseport run beats cluster RR on close", met: false, detail: "1.67× the requests/s, wanted 2×" },
       { name: "no failed request during reloads", met: null, detail: "not judged" },
@@ -114,6 +116,24 @@ describe("bench stats", () => {
     expect(cv([5, 5])).toBe(0);
     expect(cv([2, 4, 6])).toBeCloseTo(Math.sqrt(8 / 3) / 4, 12);
     expect(summary([1, 2, 3])).toEqual({ median: 2, min: 1, max: 3 });
+  });
+});
+
+describe("judgeTargets", () => {
+  const cvTarget = (results: Results) =>
+    judgeTargets(results).find((target) =>
+      target.name.startsWith("reuseport run · Node 20 · node:http: per-worker CV"),
+    );
+
+  test("the CV target counts the balance runs, and is missed below 100,000 connections however even", () => {
+    expect(cvTarget(fixture())).toMatchObject({
+      met: true,
+      detail: "CV 2.0% over 2 workers and 100,000 connections",
+    });
+    expect(cvTarget(fixture({ balanceRuns: [] }))).toMatchObject({
+      met: false,
+      detail: "CV 0.0% over 2 workers and 30,000 connections, fewer than the 100,000 asked",
+    });
   });
 });
 
@@ -150,7 +170,9 @@ describe("renderMarkdown", () => {
 
   test("balance, wake-ups, reloads and notes", () => {
     expect(markdown).toContain("| cluster SCHED_NONE · Node 20 | 71.4% · 28.6% | 0.429 | 21,000 |");
-    expect(markdown).toContain("| reuseport run · Node 20 · node:http | 50.0% · 50.0% | 0.000 | 30,000 |");
+    // 30,000 from the rounds, 70,000 from the run made to count more.
+    expect(markdown).toContain("| reuseport run · Node 20 · node:http | 51.0% · 49.0% | 0.020 | 100,000 |");
+    expect(markdown).toContain("counted here\nand nowhere else: reuseport run · Node 20 · node:http 8 s.");
     // 801–803 futile accepts per 1,000 connections: the spread rounds away.
     expect(markdown).toContain("| cluster SCHED_NONE · Node 20 | 8 | 0.80 | 0.80 | 2.00 | 3,000 |");
     expect(markdown).toContain(
@@ -191,7 +213,7 @@ describe("renderCharts", () => {
   });
 
   test("an empty workload draws no chart and gets no link", async () => {
-    const results = fixture({ load: [], wakeups: [] });
+    const results = fixture({ load: [], wakeups: [], balanceRuns: [] });
     const charts = await renderCharts(results);
     expect(Object.keys(charts)).toEqual(["reload-failures.svg"]);
     const markdown = renderMarkdown(results, "results");
