@@ -29,8 +29,6 @@ export interface LoadOptions {
   /** Requests started per second at most. */
   readonly rate?: number;
   readonly timeoutMs?: number;
-  /** Every Nth request asks for /slow. */
-  readonly slowEvery?: number;
 }
 
 export interface LoadClient {
@@ -56,7 +54,6 @@ export function loadClientArgs(options: LoadOptions): string[] {
   add("--max-requests", options.maxRequests);
   add("--rate", options.rate);
   add("--timeout-ms", options.timeoutMs);
-  add("--slow-every", options.slowEvery);
   return args;
 }
 

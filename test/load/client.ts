@@ -9,14 +9,12 @@
 // answered". Runs on Node 20 (`node --import tsx`), Node 26, Bun and Deno.
 //
 //   client.ts --port P [--host 127.0.0.1] [--concurrency 8] [--duration-ms N]
-//             [--max-requests N] [--rate R] [--timeout-ms 10000] [--slow-every N]
+//             [--max-requests N] [--rate R] [--timeout-ms 10000]
 //
 // It stops starting requests at the first of: --duration-ms elapsed,
 // --max-requests started, or the line "stop" on stdin (without the first two
 // only "stop" ends it; end of stdin does not). Then it waits for the requests
-// in flight, each bounded by --timeout-ms, and exits 0. With --slow-every N,
-// every Nth request asks for /slow instead of / (a server may make it cost
-// more), the same requests whichever server answers. The line
+// in flight, each bounded by --timeout-ms, and exits 0. The line
 // "mark <name>" on stdin records the client's time under that name, so a
 // test can place its own events (a restart, a stop) among the samples.
 //
@@ -50,7 +48,6 @@ const { values } = parseArgs({
     "max-requests": { type: "string" },
     rate: { type: "string" },
     "timeout-ms": { type: "string", default: "10000" },
-    "slow-every": { type: "string" },
   },
 });
 
@@ -70,11 +67,8 @@ const durationMs = positive("duration-ms", values["duration-ms"]);
 const maxRequests = positive("max-requests", values["max-requests"]);
 const rate = positive("rate", values.rate);
 const timeoutMs = positive("timeout-ms", values["timeout-ms"]) ?? 10_000;
-const slowEvery = positive("slow-every", values["slow-every"]);
 
-const requestFor = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
-const request = requestFor("/");
-const slowRequest = requestFor("/slow");
+const request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 const t0 = performance.now();
 const now = (): number => Math.round(performance.now() - t0);
 
@@ -128,7 +122,6 @@ function record(startMs: number, outcome: { body: string } | { error: string }):
 function once(): void {
   startedCount++;
   inFlight++;
-  const text = slowEvery !== undefined && startedCount % slowEvery === 0 ? slowRequest : request;
   const startMs = now();
   const chunks: Buffer[] = [];
   let error: string | undefined;
@@ -149,7 +142,7 @@ function once(): void {
     error = "timeout";
     end();
   }, timeoutMs);
-  socket.on("connect", () => socket.write(text));
+  socket.on("connect", () => socket.write(request));
   socket.on("data", (chunk: Buffer) => chunks.push(chunk));
   socket.on("error", (e: Error & { code?: string }) => {
     error ??= e.code ?? e.message;

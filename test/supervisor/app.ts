@@ -5,7 +5,7 @@
 //
 //   app.ts <port | "inherited"> [--engine native|accept4|epoll] [--delay-ms N]
 //          [--serve-fd] [--crash-after-ms N] [--never-ready] [--fail-start]
-//          [--slow-ms N] [--stall-on-signal-ms N]
+//          [--stall-on-signal-ms N]
 //          [--no-accept]
 //
 // --serve-fd: openSocket() and the runtime's own HTTP server on the fd
@@ -15,7 +15,6 @@
 // --crash-after-ms: exit 3 that long after being ready.
 // --never-ready: open the socket and never say ready.
 // --fail-start: say so on stderr and exit 4 at once.
-// --slow-ms: a request for /slow first keeps the CPU busy that long.
 // --stall-on-signal-ms: SIGUSR2 blocks the event loop that long (a stalled
 //   worker: it accepts nothing, while its socket keeps receiving).
 // --no-accept: say ready and never accept, so connections stay queued in
@@ -40,7 +39,6 @@ const port = args[0] === "inherited" ? (lib.inheritedSockets()[0]?.localAddr.por
 const encoder = new TextEncoder();
 const response = encoder.encode(`HTTP/1.1 200 OK\r\ncontent-length: ${id.length}\r\nconnection: close\r\n\r\n${id}`);
 const crashAfter = flag("--crash-after-ms");
-const slowMs = Number(flag("--slow-ms") ?? 0);
 const stallMs = flag("--stall-on-signal-ms");
 if (stallMs !== undefined) {
   process.on("SIGUSR2", () => {
@@ -48,11 +46,6 @@ if (stallMs !== undefined) {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(stallMs));
   });
 }
-/** Keeps this thread busy for `ms`: the CPU-heavy request of a mixed load. */
-const burn = (ms: number): void => {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {}
-};
 const crashLater = (): void => {
   if (crashAfter !== undefined) setTimeout(() => process.exit(3), Number(crashAfter));
 };
@@ -91,7 +84,6 @@ if (args.includes("--no-accept")) {
           if (n === null) break;
           request += new TextDecoder().decode(buffer.subarray(0, n));
         }
-        if (slowMs > 0 && request.startsWith("GET /slow ")) burn(slowMs);
         if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
         await conn.write(response);
       } finally {
