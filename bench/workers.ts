@@ -179,20 +179,22 @@ function reloadStep(contender: ContenderSpec, how: string): Step {
  * figures only (its other figures stay the interleaved rounds' own).
  */
 function balanceStep(contender: ContenderSpec): Step {
-  const counted = (): number =>
-    connectionsPerWorker({ load: measuredLoad(), balanceRuns }, contender.id).reduce((sum, n) => sum + n, 0);
   return {
     what: `balance · ${contender.id} · up to ${BALANCE_CONNECTIONS.toLocaleString("en")} connections counted`,
     estimate: 6,
     run: async () => {
-      const missing = BALANCE_CONNECTIONS - counted();
+      const before = connectionsPerWorker({ load: measuredLoad(), balanceRuns }, contender.id).reduce(
+        (sum, n) => sum + n,
+        0,
+      );
+      const missing = BALANCE_CONNECTIONS - before;
       if (missing <= 0) return;
       const rates = (load.get(keyOf(contender.id, "close")) ?? []).map((sample) => sample.rps);
       const rate = rates.length > 0 ? Math.min(...rates) : 0;
       if (rate === 0) return;
       // wrk takes whole seconds; 30 at most, so that a very slow contender cannot hold the run up.
       const seconds = Math.min(30, Math.ceil((missing / rate) * 1.1));
-      console.log(`  ${counted().toLocaleString("en")} counted: ${seconds} s more of close`);
+      console.log(`  ${before.toLocaleString("en")} counted: ${seconds} s more of close`);
       await onContender(contender, WORKERS, async (running) => {
         const sample = await wrkRun(running, "close", seconds);
         balanceRuns.push({ contender: contender.id, seconds, perWorker: sample.perWorker });
