@@ -30,6 +30,28 @@ export default defineConfig([
     // node: kept on built-in modules, which Deno resolves in any file.
     removeNodeProtocol: false,
   },
+  // The workers' preloads (`reuseport run` adds the one for the worker's runtime).
+  {
+    entry: { "preload/node": "src/preload/node.ts" },
+    format: ["esm"],
+    target: "node20",
+    platform: "node",
+    external: ["koffi"],
+  },
+  {
+    entry: { "preload/bun": "src/preload/bun.ts" },
+    format: ["esm"],
+    target: "esnext",
+    platform: "node",
+    external: ["bun:ffi"],
+  },
+  {
+    entry: { "preload/deno": "src/preload/deno.ts" },
+    format: ["esm"],
+    target: "esnext",
+    platform: "node",
+    removeNodeProtocol: false,
+  },
   // The `reuseport` command, one build per runtime; bin/reuseport.js picks one.
   {
     entry: { "cli-node": "src/cli/node.ts" },

@@ -24,10 +24,19 @@ Starts <app> in --workers processes that share the listed ports. The
 supervisor opens one SO_REUSEPORT socket per worker slot per address and
 keeps every one open for its whole life; worker i gets slot i's sockets at
 fd 3 onward, announced with systemd's LISTEN_FDS, LISTEN_FDNAMES and
-LISTEN_PID. In the app, listen({ port }), listenDatagram({ port }) and
-openSocket({ port }) adopt the inherited socket for that address, so the same
-app runs alone or under reuseport run. A crash, a restart or a reload never
-changes the group: nothing queued in the kernel is reset.
+LISTEN_PID. A crash, a restart or a reload never changes the group: nothing
+queued in the kernel is reset.
+
+The app runs unchanged: every worker starts with the library's preload
+(--import on Node, --preload on Bun and Deno), which makes a listen on a
+served port -- server.listen(3000), app.listen(process.env.PORT), Express,
+Fastify, Koa, Hono's Node server -- serve the supervisor's socket, says the
+worker is ready once it does, and on SIGTERM (unless the app handles it)
+stops accepting, finishes the requests in flight and exits 0. Workers get
+PORT, the first --port, unless it is set. A listen on the served port with
+another host fails the worker with an error saying so. In an app that uses
+the library, listen({ port }), listenDatagram({ port }) and openSocket({ port })
+adopt the inherited socket themselves.
 
 Options:
   -w, --workers <n>        worker slots (default: the number of CPUs)
@@ -44,9 +53,14 @@ Options:
       --runtime-args "<flags>"
                            flags for the workers' runtime, before the app
                            (e.g. "--import tsx"; Deno permissions). A Deno
-                           worker always gets --allow-ffi and --allow-env for
-                           the variables the library reads; a permission the
-                           app lacks fails that worker with Deno's error
+                           worker gets --allow-ffi and --allow-env for the
+                           variables the library reads, merged with the
+                           flags given: nothing added to -A or -P, the
+                           variables added to an --allow-env=... list; a
+                           permission the app lacks fails that worker with
+                           Deno's error
+      --no-preload         start workers without the preload: the app adopts
+                           its sockets through the library itself
   -g, --grace <seconds>    how long a stopping worker may finish its work
                            before SIGKILL (default 30)
       --ready-timeout <seconds>
@@ -106,8 +120,9 @@ Options:
 
 Readiness: a worker is ready when it sends READY=1 to NOTIFY_SOCKET
 (notifyReady() in the library; systemd's Type=notify protocol), which the
-library does by itself once listen()/listenDatagram() serve every inherited
-socket. Apps that hand the fd to their own server call notifyReady().
+preload does once the app's servers serve every inherited TCP socket, and the
+library once listen()/listenDatagram() serve every inherited socket. Apps that
+hand the fd to their own server call notifyReady().
 
 Signals: SIGTERM or SIGINT stops gracefully (a second one kills at once);
 SIGHUP reloads; SIGTTIN adds a worker, SIGTTOU removes one.

@@ -32,8 +32,11 @@ function describe(event: SupervisorEvent): string {
       return `${who}not ready after ${event.ms} ms, killed`;
     case "exited": {
       const how = event.signal ? `by ${event.signal}` : `with code ${event.code}`;
-      return `${who}exited ${how}${event.expected ? "" : " (unexpected)"}`;
+      const when = event.expected ? "" : event.beforeReady ? " (unexpected, before it was ready)" : " (unexpected)";
+      return `${who}exited ${how}${when}${event.status === undefined || event.expected ? "" : `: ${event.status}`}`;
     }
+    case "status":
+      return `${who}${event.message}`;
     case "restarting":
       return `slot ${event.slot}: restarting in ${event.delayMs} ms`;
     case "crash-loop":

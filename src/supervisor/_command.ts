@@ -10,6 +10,9 @@ export const WORKER_VARIABLES: readonly string[] = [
   "REUSEPORT_SLOT",
   "REUSEPORT_GENERATION",
   "REUSEPORT_SUPERVISOR_PID",
+  "REUSEPORT_DRAIN_MS",
+  // Set for the app, which reads it to know its port.
+  "PORT",
 ];
 
 /**
@@ -20,16 +23,55 @@ export const WORKER_VARIABLES: readonly string[] = [
  */
 const SET_LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
 
-/** argv for one worker: the runtime, its flags, the app and its arguments. */
+/** A flag and its value, as Deno reads `--name=value` or `--name`. */
+function flagName(arg: string): string {
+  const at = arg.indexOf("=");
+  return at === -1 ? arg : arg.slice(0, at);
+}
+
+/**
+ * Deno's permission flags for the library, composed with the user's own:
+ * Deno refuses `--allow-all` beside `--allow-env=…`, and of two
+ * `--allow-env=…` lists only the last counts, so the library's variables
+ * join the user's list instead of standing beside it. `-A` and a
+ * permission set (`-P`, deno.json's "permissions") are taken as they are:
+ * the set must grant FFI and these variables, or the library's first call
+ * says which flag is missing.
+ */
+export function denoPermissionArgs(userArgs: readonly string[]): string[] {
+  const names = userArgs.map(flagName);
+  const whole = ["-A", "--allow-all", "-P", "--permission-set"];
+  if (names.some((n) => whole.includes(n))) return [...userArgs];
+  const added: string[] = [];
+  if (!names.includes("--allow-ffi")) added.push("--allow-ffi");
+  const variables = WORKER_VARIABLES.join(",");
+  const all = userArgs.includes("--allow-env") || userArgs.includes("-E");
+  const rewritten = userArgs.map((arg) =>
+    !all && flagName(arg) === "--allow-env" && arg.includes("=") ? `${arg},${variables}` : arg,
+  );
+  if (!all && !names.includes("--allow-env")) added.push(`--allow-env=${variables}`);
+  // Deno.serve({ reusePort }) is unstable in Deno 2.9; the preload asks for it to join the group.
+  if (!names.includes("--unstable-net") && !names.includes("--unstable")) added.push("--unstable-net");
+  return [...added, ...rewritten];
+}
+
+/** The runtime flag that loads a module before the app. */
+const PRELOAD_FLAG: Record<WorkerRuntime, string> = { node: "--import", bun: "--preload", deno: "--preload" };
+
+/**
+ * argv for one worker: the runtime, its flags, the preload, the app and its
+ * arguments. The preload comes after the user's flags, so that a loader
+ * they name (Node 20's `--import tsx`) is in place before it.
+ */
 export function workerArgv(
   command: ResolvedCommand,
   own: { readonly runtime: WorkerRuntime; readonly execPath: string },
+  preload: string | undefined,
 ): string[] {
   const executable = command.executable ?? (command.runtime === own.runtime ? own.execPath : command.runtime);
   const flags =
-    command.runtime === "deno"
-      ? ["run", "--allow-ffi", `--allow-env=${WORKER_VARIABLES.join(",")}`, ...command.runtimeArgs]
-      : [...command.runtimeArgs];
+    command.runtime === "deno" ? ["run", ...denoPermissionArgs(command.runtimeArgs)] : [...command.runtimeArgs];
+  if (command.preload && preload !== undefined) flags.push(PRELOAD_FLAG[command.runtime], preload);
   return [executable, ...flags, command.app, ...command.args];
 }
 

@@ -31,6 +31,7 @@ export interface ResolvedCommand {
   readonly runtime: WorkerRuntime;
   readonly executable: string | undefined;
   readonly runtimeArgs: readonly string[];
+  readonly preload: boolean;
 }
 
 /** Queues sampled every 5 ms: a few system calls per slot, against connections that wait behind a busy worker. */
@@ -45,6 +46,7 @@ const knownKeys = new Set([
   "runtime",
   "executable",
   "runtimeArgs",
+  "preload",
   "workers",
   "listen",
   "selfBind",
@@ -96,8 +98,11 @@ export function resolveCommand(
   if (executable !== undefined && (typeof executable !== "string" || executable === "")) {
     throw new TypeError("executable must be a non-empty string");
   }
+  const preload = command.preload ?? base?.preload ?? true;
+  if (typeof preload !== "boolean") throw new TypeError(`preload must be a boolean, got ${JSON.stringify(preload)}`);
   return {
     app,
+    preload,
     args: command.args === undefined ? (base?.args ?? []) : strings(command.args, "args"),
     runtime,
     executable,

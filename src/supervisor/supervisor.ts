@@ -31,6 +31,7 @@ import type {
   WorkerExit,
   WorkerInfo,
   WorkerOutputLine,
+  WorkerRuntime,
   WorkerState,
 } from "./types.ts";
 
@@ -53,6 +54,8 @@ export interface SupervisorDeps {
    */
   readonly listen: (options: ListenOptions) => Listener;
   readonly host: ProcessHost;
+  /** The preload module for workers of a runtime (a path or URL), if the library has one for it. */
+  readonly preload: (runtime: WorkerRuntime) => string | undefined;
 }
 
 const MIGRATE_SYSCTL = "/proc/sys/net/ipv4/tcp_migrate_req";
@@ -62,6 +65,11 @@ const MIGRATE_SYSCTL = "/proc/sys/net/ipv4/tcp_migrate_req";
  * already given it complete within a round trip and join its queue.
  */
 const RETIRE_SETTLE_MS = 500;
+
+/** How long a worker's own drain may take (REUSEPORT_DRAIN_MS): a little under the grace time, so it exits before SIGKILL. */
+function drainBound(graceMs: number): number {
+  return Math.max(0, graceMs - Math.min(1000, Math.floor(graceMs / 4)));
+}
 
 /** A shared socket as the other slots hold it: the same fd, which only slot 0 closes. */
 function alias(socket: RawSocket): RawSocket {
@@ -94,6 +102,8 @@ class Worker {
   readonly readiness: Promise<boolean>;
   settleReadiness: (ready: boolean) => void = () => {};
   notify: NotifyReceiver | undefined;
+  /** The last STATUS= it sent. */
+  status: string | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(slot: Slot, generation: number, command: ResolvedCommand, child: ChildHandle, cpu: number | undefined) {
@@ -373,7 +383,9 @@ class GroupSupervisor implements Supervisor {
       this.#deps.watchReadable(),
       notifyPath,
       (key, value) => {
-        if (key === "READY" && value === "1" && worker) this.#markReady(worker);
+        if (worker === undefined) return;
+        if (key === "READY" && value === "1") this.#markReady(worker);
+        else if (key === "STATUS") this.#status(worker, value);
       },
       host.removeFile,
     );
@@ -384,7 +396,12 @@ class GroupSupervisor implements Supervisor {
     env.REUSEPORT_GENERATION = String(generation);
     // The worker's library asks the kernel for SIGTERM when this process dies (see activation/supervisor-death.ts).
     env.REUSEPORT_SUPERVISOR_PID = String(host.pid);
-    const argv = workerArgv(command, host);
+    // The preload's drain ends before the grace time does, so a stop it handles is never a SIGKILL.
+    env.REUSEPORT_DRAIN_MS = String(drainBound(this.#options.graceMs));
+    // Apps written for PaaS hosts listen on $PORT: the first TCP address's.
+    const tcp = this.addresses.find((a) => a.transport === "tcp");
+    if (env.PORT === undefined && tcp !== undefined) env.PORT = String(tcp.port);
+    const argv = workerArgv(command, host, this.#deps.preload(command.runtime));
     let spawn = { command: argv[0] as string, args: argv.slice(1) };
     if (slot.sockets.length > 0) {
       env.LISTEN_FDS = String(slot.sockets.length);
@@ -459,8 +476,6 @@ class GroupSupervisor implements Supervisor {
     if (worker.state !== "starting") return;
     worker.state = "ready";
     clearTimeout(worker.timer);
-    worker.notify?.close();
-    worker.notify = undefined;
     const slot = worker.slot;
     this.#onEvent({
       type: "ready",
@@ -483,10 +498,23 @@ class GroupSupervisor implements Supervisor {
     }
   }
 
+  /** A worker's STATUS= line: the preload says so what the app did that it cannot serve. */
+  #status(worker: Worker, message: string): void {
+    worker.status = message;
+    this.#onEvent({
+      type: "status",
+      slot: worker.slot.index,
+      pid: worker.pid,
+      generation: worker.generation,
+      message,
+    });
+  }
+
   #exited(worker: Worker, exit: WorkerExit): void {
     clearTimeout(worker.timer);
     worker.notify?.close();
     worker.notify = undefined;
+    const beforeReady = worker.state === "starting";
     worker.state = "exited";
     worker.settleReadiness(false);
     this.#live.delete(worker);
@@ -499,6 +527,8 @@ class GroupSupervisor implements Supervisor {
       code: exit.code,
       signal: exit.signal,
       expected: worker.stopRequested,
+      beforeReady,
+      ...(worker.status === undefined ? {} : { status: worker.status }),
     });
     if (worker.stopRequested || this.#stopping || slot.current !== worker || !this.#slots.includes(slot)) return;
     // A failure: restart the slot's worker, waiting longer after each failure in a row.

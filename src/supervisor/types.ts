@@ -44,10 +44,22 @@ export interface WorkerCommand {
   readonly executable?: string;
   /**
    * Flags for the runtime, before the app (Node's `--import tsx`, Deno's
-   * permissions). A Deno worker always gets `--allow-ffi` and
-   * `--allow-env` for the variables the library reads; these add to them.
+   * permissions). A Deno worker gets `--allow-ffi` and `--allow-env` for
+   * the variables the library reads, merged with these: nothing is added
+   * to `-A`/`--allow-all` or a permission set (`-P`), an `--allow-env=…`
+   * or `--allow-ffi=…` list gets the library's entries added.
    */
   readonly runtimeArgs?: readonly string[];
+  /**
+   * Start the worker with the library's preload (default true): `--import`
+   * on Node, `--preload` on Bun and Deno. It makes an unchanged app's
+   * `server.listen(port)` on a served port serve the supervisor's socket
+   * (node:http, node:net and every framework over them, on Node and Deno),
+   * says READY=1 once every served address is, and drains those servers on
+   * SIGTERM unless the app handles SIGTERM itself. False: the app calls the
+   * library itself (`listen()`, `openSocket()` and `notifyReady()`).
+   */
+  readonly preload?: boolean;
 }
 
 /**
@@ -244,6 +256,18 @@ export type SupervisorEvent =
       readonly signal: string | null;
       /** True when the supervisor had asked the worker to stop. */
       readonly expected: boolean;
+      /** True when it exited before it was ready. */
+      readonly beforeReady: boolean;
+      /** The last STATUS= line it sent (the preload says so when the app listens where it cannot serve). */
+      readonly status?: string;
+    }
+  | {
+      /** A worker sent STATUS= (sd_notify): the preload tells so what the app did that it cannot serve. */
+      readonly type: "status";
+      readonly slot: number;
+      readonly pid: number;
+      readonly generation: number;
+      readonly message: string;
     }
   | {
       readonly type: "not-ready";

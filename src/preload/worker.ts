@@ -1,0 +1,136 @@
+import type { InheritedSocket } from "../types.ts";
+import { describeServed, type ListenMatch, matchListen, type OfferedAddress } from "./match.ts";
+
+/** A server the preload made serve an inherited socket: stops on SIGTERM, calling `done` once its work is over. */
+export interface DrainTarget {
+  drain(done: () => void): void;
+}
+
+/** What the preload needs from the library and the runtime it runs in. */
+export interface PreloadHost {
+  /** The sockets this process inherited from its supervisor (none when it is no supervised worker). */
+  inherited(): readonly InheritedSocket[];
+  /** Takes over the inherited socket at `fd`; the caller's server owns the fd from then on. */
+  claim(socket: InheritedSocket): number;
+  /** READY=1 to the supervisor. */
+  notifyReady(): void;
+  /** An sd_notify message to the supervisor ("STATUS=…", "STOPPING=1"); ignored where nobody listens. */
+  notify(message: string): void;
+  /** Runs `handler` on SIGTERM; `others()` tells whether anything else (the app) handles SIGTERM too. */
+  onTerminate(handler: () => void): { others(): boolean; remove(): void };
+  /** Ends the process with the default action of SIGTERM, as if no handler had been installed. */
+  terminateByDefault(): void;
+  exit(code: number): void;
+  /** A timer that does not hold the process. */
+  after(ms: number, run: () => void): void;
+  /** How long a drain may take before the process exits anyway (below the supervisor's grace time). */
+  readonly drainBoundMs: number;
+}
+
+/**
+ * The worker side of an unchanged app under `reuseport run`: listens on
+ * the supervisor's addresses become the inherited sockets, READY=1 goes
+ * out once every inherited TCP address is served, and SIGTERM drains those
+ * servers unless the app handles SIGTERM itself. Runtime-free: the
+ * runtime's hooks (src/runtime/*-preload.ts) call it.
+ */
+export class PreloadedWorker {
+  readonly #host: PreloadHost;
+  #offered: { socket: InheritedSocket; taken: boolean; served: boolean }[] | undefined;
+  readonly #targets: DrainTarget[] = [];
+  #terminate: { others(): boolean; remove(): void } | undefined;
+  #ready = false;
+  #stopping = false;
+
+  constructor(host: PreloadHost) {
+    this.#host = host;
+  }
+
+  #entries(): { socket: InheritedSocket; taken: boolean; served: boolean }[] {
+    this.#offered ??= this.#host
+      .inherited()
+      .filter((s) => s.transport === "tcp" && !s.adopted)
+      .map((socket) => ({ socket, taken: false, served: false }));
+    return this.#offered;
+  }
+
+  /** Whether this process is a supervised worker with TCP sockets to serve. */
+  get supervised(): boolean {
+    return this.#entries().length > 0;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** The addresses on offer, as matchListen takes them. */
+  offered(): OfferedAddress[] {
+    return this.#entries().map((e) => ({ addr: e.socket.localAddr, taken: e.taken }));
+  }
+
+  /** What the supervisor serves, for messages. */
+  describe(): string {
+    return describeServed(this.offered());
+  }
+
+  /**
+   * Decides what a listen on `port` becomes; on "serve" the socket is taken
+   * and its fd returned with the match. "elsewhere" and "mismatch" are told
+   * to the supervisor's log at once.
+   */
+  listen(port: number, host: string | undefined): ListenMatch & { fd?: number } {
+    const match = matchListen(port, host, this.offered());
+    if (match.kind !== "serve") {
+      // A line for the supervisor's log: the app may well swallow the error, or listen elsewhere for good.
+      this.#host.notify(`STATUS=${match.message}`);
+      return match;
+    }
+    const entry = this.#entries()[match.index] as { socket: InheritedSocket; taken: boolean };
+    const fd = this.#host.claim(entry.socket);
+    entry.taken = true;
+    return { ...match, fd };
+  }
+
+  /** The server for match `index` is listening: READY=1 once every inherited TCP address is. */
+  serving(index: number, target: DrainTarget): void {
+    const entries = this.#entries();
+    const entry = entries[index];
+    if (entry === undefined) return;
+    entry.served = true;
+    this.#targets.push(target);
+    this.#terminate ??= this.#host.onTerminate(() => this.#stop());
+    if (!this.#ready && entries.every((e) => e.served)) {
+      this.#ready = true;
+      this.#host.notifyReady();
+    }
+  }
+
+  /**
+   * SIGTERM. An app that handles it keeps its own stop; otherwise every
+   * server the preload made drains, and the process exits 0 once all are
+   * done, or when the bound is reached.
+   */
+  #stop(): void {
+    const terminate = this.#terminate;
+    if (terminate === undefined || this.#stopping) return;
+    if (terminate.others()) return;
+    this.#stopping = true;
+    terminate.remove();
+    if (this.#targets.length === 0) {
+      this.#host.terminateByDefault();
+      return;
+    }
+    this.#host.notify("STOPPING=1");
+    let left = this.#targets.length;
+    const done = (): void => {
+      if (--left === 0) this.#host.exit(0);
+    };
+    for (const target of this.#targets) target.drain(done);
+    this.#host.after(this.#host.drainBoundMs, () => {
+      this.#host.notify(
+        `STATUS=still ${left} server(s) draining after ${this.#host.drainBoundMs} ms (the bound under the supervisor's grace time): exiting`,
+      );
+      this.#host.exit(0);
+    });
+  }
+}

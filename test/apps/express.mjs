@@ -1,0 +1,18 @@
+// An ordinary Express 5 app, as written for a PaaS host: it imports nothing
+// of reuseport. Each request takes about 20 ms (so a careless stop has
+// something to lose) and names the process that answered it.
+import express from "express";
+
+const app = express();
+const workMs = Number(process.env.WORK_MS ?? 20);
+const id = `${process.env.REUSEPORT_SLOT}-${process.env.REUSEPORT_GENERATION}-${process.pid}`;
+app.get("/", (_request, response) => {
+  setTimeout(() => response.type("text/plain").send(id), workMs);
+});
+app.listen(Number(process.env.PORT ?? 3000), (error) => {
+  if (error) {
+    console.error(`express: ${error.message}`);
+    return;
+  }
+  console.log(`express listening, pid ${process.pid}`);
+});
