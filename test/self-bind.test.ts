@@ -14,12 +14,10 @@
 //     drop a connection they had just accepted;
 //   - as uid 65534 it may not: it says that connections may be reset, and
 //     with that busy worker they are.
-import { execFile } from "node:child_process";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
+import { runInNamespace as runDriver } from "./load/_namespace.ts";
 
 const RELOADS = 5;
 const PORT = 8080;
@@ -76,24 +74,7 @@ function runInNamespace(worker: Case, as: "root" | "nobody"): Promise<DriverRepo
     String(RELOADS),
     ...(worker.appArgs === undefined ? [] : ["--app-args", JSON.stringify(worker.appArgs)]),
   ]);
-  // The supervisor's private directory (for its notify sockets) goes in a directory of the test's own.
-  const dir = mkdtempSync(join(tmpdir(), "self-bind-"));
-  const drop = as === "nobody" ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
-  if (as === "nobody") chownSync(dir, 65534, 65534);
-  const script = `ip link set lo up && sysctl -qw net.ipv4.tcp_migrate_req=0 && exec ${drop}"$@"`;
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: dir };
-  delete env.XDG_RUNTIME_DIR;
-  return new Promise<DriverReport>((resolve, reject) => {
-    execFile(
-      "unshare",
-      ["-n", "sh", "-c", script, "sh", ...argv],
-      { cwd: root, env, timeout: 45_000, maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`the driver failed: ${error.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout.trim().split("\n").pop() ?? "") as DriverReport);
-      },
-    );
-  }).finally(() => rmSync(dir, { recursive: true, force: true }));
+  return runDriver<DriverReport>(argv, as, { cwd: root, timeoutMs: 45_000 });
 }
 
 /** The generation in a body: "Bun.serve slot 0 generation 3 pid 42" or "0-3-42". */

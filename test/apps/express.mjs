@@ -1,6 +1,8 @@
 // An ordinary Express 5 app, as written for a PaaS host: it imports nothing
 // of reuseport. Each request takes about 20 ms (so a careless stop has
-// something to lose) and names the process that answered it.
+// something to lose) and names the process that answered it. With
+// EXIT_ON_SIGTERM=1 it has a SIGTERM handler of its own that exits at once,
+// as a careless app might: the preload then leaves the stop to it.
 import express from "express";
 
 const app = express();
@@ -9,6 +11,7 @@ const id = `${process.env.REUSEPORT_SLOT}-${process.env.REUSEPORT_GENERATION}-${
 app.get("/", (_request, response) => {
   setTimeout(() => response.type("text/plain").send(id), workMs);
 });
+if (process.env.EXIT_ON_SIGTERM === "1") process.on("SIGTERM", () => process.exit(0));
 app.listen(Number(process.env.PORT ?? 3000), (error) => {
   if (error) {
     console.error(`express: ${error.message}`);

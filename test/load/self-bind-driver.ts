@@ -7,11 +7,12 @@
 //   self-bind-driver.ts --app <file> [--runtime node|bun|deno] [--exec <path>]
 //     [--runtime-args "<flags>"] [--port 8080] [--reloads 5] [--rate 300]
 //     [--concurrency 32] [--settle-ms 300] [--client <argv as JSON>]
-//     [--app-args <args as JSON>]
+//     [--app-args <args as JSON>] [--inherit]
 //   self-bind-driver.ts worker <port> [--work-ms 2] [--busy-at-stop-ms 50]
 //
 // The driver starts 2 self-bound workers of --app (given --app-args, by
-// default "<port> 127.0.0.1")
+// default "<port> 127.0.0.1"), or with --inherit 2 workers that serve the
+// supervisor's sockets (an unchanged app, through the preload),
 // on 127.0.0.1:--port, puts the load client on them (client.ts, run by
 // --client, default this process's runtime), reloads --reloads times with
 // --settle-ms of load after each, stops, and prints one JSON line:
@@ -80,6 +81,7 @@ async function drive(): Promise<void> {
       "settle-ms": { type: "string", default: "300" },
       client: { type: "string" },
       "app-args": { type: "string" },
+      inherit: { type: "boolean", default: false },
     },
   });
   if (values.app === undefined) throw new Error("--app is required");
@@ -97,7 +99,7 @@ async function drive(): Promise<void> {
     runtimeArgs: values["runtime-args"].split(" ").filter((w) => w !== ""),
     workers: 2,
     listen: [{ hostname: "127.0.0.1", port }],
-    selfBind: true,
+    selfBind: !values.inherit,
     graceMs: 10_000,
     readyTimeoutMs: 20_000,
     onEvent: (event) => {

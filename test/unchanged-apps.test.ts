@@ -1,0 +1,112 @@
+// Unchanged apps under the supervisor: real Express 5, Fastify 5 and Hono
+// (on its Node server) apps in test/apps/, which import nothing of
+// reuseport, served through the workers' preload. Each case runs
+// test/load/self-bind-driver.ts --inherit (a supervisor with 2 workers on
+// 127.0.0.1, a load client in another process counting every failure of
+// connection-per-request traffic whose requests take about 20 ms, 5 reloads)
+// as uid 65534 in a network namespace whose net.ipv4.tcp_migrate_req is 0:
+// no privilege and no migration of queued connections. Every generation must answer and
+// no request may fail. The contrast: the same Express app without the
+// preload's drain, which exits on SIGTERM at once (a handler of its own,
+// which the preload leaves alone), loses the requests in flight.
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
+import { runInNamespace } from "./load/_namespace.ts";
+
+const RELOADS = 5;
+
+interface DriverReport {
+  readonly uid: number;
+  readonly migrateReqBefore: string;
+  readonly notices: readonly string[];
+  readonly clean: boolean;
+  readonly unexpected: readonly unknown[];
+  readonly reloads: readonly { ok: boolean; reason?: string }[];
+  readonly ok: number;
+  readonly failed: number;
+  readonly errors: Readonly<Record<string, number>>;
+  readonly bodies: Readonly<Record<string, number>>;
+  readonly failures: readonly (readonly [number, number, string])[];
+}
+
+const driver = join(root, "test/load/self-bind-driver.ts");
+
+/** Runs the driver as uid 65534 with `app` on `runtime`; the runtime's flags are the user's own. */
+function runAsNobody(
+  app: string,
+  runtime: RuntimeId,
+  runtimeArgs: readonly string[],
+  env: Record<string, string> = {},
+): Promise<DriverReport> {
+  const [executable, ...rest] = runtimes[runtime].argv("x") as [string, ...string[]];
+  const name = runtime === "bun" ? "bun" : runtime === "deno" ? "deno" : "node";
+  const flags = name === "node" ? [...rest.slice(0, -1), ...runtimeArgs] : [...runtimeArgs];
+  const argv = runtimes.node26.argv(driver, [
+    "--inherit",
+    "--app",
+    join(root, app),
+    "--runtime",
+    name,
+    "--exec",
+    executable,
+    `--runtime-args=${flags.join(" ")}`,
+    "--port",
+    "8080",
+    "--reloads",
+    String(RELOADS),
+    "--app-args",
+    "[]",
+  ]);
+  return runInNamespace<DriverReport>(argv, "nobody", { cwd: root, timeoutMs: 60_000, env });
+}
+
+const figures: string[] = [];
+afterAll(() => {
+  if (figures.length > 0) console.log(`unchanged apps, ${RELOADS} reloads under load:\n${figures.join("\n")}`);
+});
+
+const cases: [string, string, RuntimeId, string[]][] = [
+  ["Express 5", "test/apps/express.mjs", "node20", []],
+  ["Express 5", "test/apps/express.mjs", "node26", []],
+  ["Fastify 5", "test/apps/fastify.mjs", "node20", []],
+  ["Fastify 5", "test/apps/fastify.mjs", "node26", []],
+  // Deno users pass -A; the supervisor adds nothing that conflicts with it.
+  ["Hono's Node server", "test/apps/hono-node.mjs", "deno", ["-A"]],
+];
+
+describe("as uid 65534, an unchanged app serves the supervisor's sockets: reloads fail no request", () => {
+  for (const [name, app, runtime, flags] of cases) {
+    test(`${name} on ${runtime}`, async () => {
+      const report = await runAsNobody(app, runtime, flags);
+      const errors = Object.entries(report.errors).map(([kind, n]) => `${kind} ${n}`);
+      figures.push(
+        `  ${name} on ${runtime}: ${report.ok + report.failed} requests, ${report.failed} failed ${errors.join(", ")}`,
+      );
+      const detail = JSON.stringify({ ...report, bodies: undefined, failures: report.failures.slice(0, 20) });
+      expect(report.uid).toBe(65534);
+      expect(report.migrateReqBefore, "tcp_migrate_req is off, as on this host").toBe("0");
+      expect(
+        report.reloads.every((r) => r.ok),
+        detail,
+      ).toBe(true);
+      const generations = new Set(Object.keys(report.bodies).map((body) => Number(body.split("-")[1])));
+      expect(
+        [...generations].sort((a, b) => a - b),
+        detail,
+      ).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(report.unexpected, "no worker exited unasked").toEqual([]);
+      expect(report.clean, "every worker stopped cleanly").toBe(true);
+      expect(report.failed, detail).toBe(0);
+    }, 70_000);
+  }
+});
+
+test("contrast: the same Express app exiting at SIGTERM by a handler of its own loses the requests in flight", async () => {
+  const report = await runAsNobody("test/apps/express.mjs", "node26", [], { EXIT_ON_SIGTERM: "1" });
+  figures.push(
+    `  Express 5 on node26, exiting at SIGTERM: ${report.ok + report.failed} requests, ${report.failed} failed`,
+  );
+  expect(report.reloads.every((r) => r.ok)).toBe(true);
+  expect(report.failed, JSON.stringify(report.errors)).toBeGreaterThan(0);
+}, 70_000);
