@@ -39,7 +39,8 @@ export function parseListenArgs(args: readonly unknown[]): ListenRequest {
     const options = first as Record<string, unknown>;
     // A handle, an fd or a path: what the app serves is its own business.
     if (options.fd !== undefined || options.handle !== undefined || options._handle !== undefined) return OTHER;
-    if (options.path !== undefined) return OTHER;
+    // node:net listens on the port when both are given.
+    if (options.path !== undefined && options.port === undefined) return OTHER;
     const port = portOf(options.port);
     if (port === undefined) return OTHER;
     const host = typeof options.host === "string" ? options.host : undefined;

@@ -42,18 +42,22 @@ export function matchListen(port: number, host: string | undefined, offered: rea
   const served = describeServed(offered);
   const onPort = offered.map((o, index) => ({ ...o, index })).filter((o) => o.addr.port === port && port !== 0);
   if (onPort.length === 0) {
+    const hint = port === 0 ? "" : `, or give reuseport run --port ${port}`;
     return {
       kind: "elsewhere",
-      message: `the app listens on ${asked}, which the supervisor does not serve (it serves ${served}); listen on process.env.PORT, or give reuseport run --port ${port}`,
+      message: `the app listens on ${port === 0 ? "a port the kernel picks (port 0)" : asked}, which the supervisor does not serve (it serves ${served}); listen on process.env.PORT${hint}`,
     };
   }
   const free = onPort.filter((o) => !o.taken);
   const wanted = host === undefined ? "" : canonical(host);
-  const found = UNSPECIFIED.has(wanted)
-    ? free[0]
-    : wanted === "localhost"
-      ? free.find((o) => LOOPBACK.has(o.addr.hostname))
-      : free.find((o) => o.addr.hostname === wanted);
+  // The served host itself first ("::" where both 0.0.0.0 and :: are served), then what the host stands for.
+  const found =
+    free.find((o) => o.addr.hostname === wanted) ??
+    (UNSPECIFIED.has(wanted)
+      ? free[0]
+      : wanted === "localhost"
+        ? free.find((o) => LOOPBACK.has(o.addr.hostname))
+        : undefined);
   if (found !== undefined) return { kind: "serve", index: found.index };
   const taken = onPort.length > 0 && free.length === 0;
   return {

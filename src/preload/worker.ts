@@ -18,8 +18,6 @@ export interface PreloadHost {
   notify(message: string): void;
   /** Runs `handler` on SIGTERM; `others()` tells whether anything else (the app) handles SIGTERM too. */
   onTerminate(handler: () => void): { others(): boolean; remove(): void };
-  /** Ends the process with the default action of SIGTERM, as if no handler had been installed. */
-  terminateByDefault(): void;
   exit(code: number): void;
   /** A timer that does not hold the process. */
   after(ms: number, run: () => void): void;
@@ -116,17 +114,19 @@ export class PreloadedWorker {
     if (terminate.others()) return;
     this.#stopping = true;
     terminate.remove();
-    if (this.#targets.length === 0) {
-      this.#host.terminateByDefault();
-      return;
-    }
     this.#host.notify("STOPPING=1");
+    // Installed with the first server served, so there is at least one target.
     let left = this.#targets.length;
-    const done = (): void => {
-      if (--left === 0) this.#host.exit(0);
-    };
-    for (const target of this.#targets) target.drain(done);
+    for (const target of this.#targets) {
+      let finished = false;
+      target.drain(() => {
+        if (finished) return;
+        finished = true;
+        if (--left === 0) this.#host.exit(0);
+      });
+    }
     this.#host.after(this.#host.drainBoundMs, () => {
+      if (left === 0) return;
       this.#host.notify(
         `STATUS=still ${left} server(s) draining after ${this.#host.drainBoundMs} ms (the bound under the supervisor's grace time): exiting`,
       );

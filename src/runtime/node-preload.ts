@@ -138,7 +138,6 @@ function processPreloadHost(library: PreloadLibrary): PreloadHost {
         remove: () => void process.off("SIGTERM", handler),
       };
     },
-    terminateByDefault: () => void process.kill(process.pid, "SIGTERM"),
     exit: (code) => process.exit(code),
     after: (ms, run) => void setTimeout(run, ms).unref(),
     drainBoundMs: drainBoundMs(),
