@@ -61,6 +61,8 @@ describe.each(["node20", "node26", "bun", "deno"] as const)("reuseport on %s", (
       "--pin",
       "--metrics",
       "tcp_migrate_req",
+      "--tcp-migrate-req",
+      "--no-preload",
     ]) {
       expect(result.stdout).toContain(option);
     }

@@ -2,11 +2,13 @@
 // their own sockets, for servers that cannot serve an inherited fd (Bun.serve,
 // Deno.serve). A stopping worker then closes its socket, and Linux resets the
 // connections queued on it unless net.ipv4.tcp_migrate_req is 1, which the
-// supervisor turns on where it may. Each case runs test/load/self-bind-driver.ts
+// supervisor turns on only when asked (tcpMigrateReq). Each case runs test/load/self-bind-driver.ts
 // (supervisor, 2 workers, a load client in another process counting every
 // failure, 5 reloads) in a network namespace of its own whose tcp_migrate_req
 // root first sets to 0; the host's own setting is never touched.
-//   - as root in the namespace, the supervisor turns it on, says so, and no
+//   - as root in the namespace but not asked, it leaves the setting at 0 and
+//     says what that means;
+//   - as root in the namespace and asked, it turns it on, says so, and no
 //     request fails: with examples/workers/listen.ts, and with a worker that
 //     is busy for 50 ms when SIGTERM comes, so that connections wait in its
 //     queue every time it closes; Bun.serve and Deno.serve (bun-serve.ts,
@@ -22,7 +24,7 @@ import { runInNamespace as runDriver } from "./load/_namespace.ts";
 const RELOADS = 5;
 const PORT = 8080;
 const TURNED_ON =
-  "selfBind: turned on net.ipv4.tcp_migrate_req for this network namespace, so a closing worker's queue moves to the others";
+  "turned on net.ipv4.tcp_migrate_req for this network namespace, as asked: a closing worker's queue moves to the others";
 
 interface DriverReport {
   readonly uid: number;
@@ -55,7 +57,7 @@ const busyWorker: Case = {
 };
 
 /** Runs the driver in a fresh network namespace (tcp_migrate_req=0), as root or as uid 65534. */
-function runInNamespace(worker: Case, as: "root" | "nobody"): Promise<DriverReport> {
+function runInNamespace(worker: Case, as: "root" | "nobody", askMigration = true): Promise<DriverReport> {
   const [executable, ...rest] = runtimes[worker.runtime].argv("x") as [string, ...string[]];
   const runtime = worker.runtime === "bun" ? "bun" : worker.runtime === "deno" ? "deno" : "node";
   const flags = worker.runtimeArgs ?? (runtime === "node" ? rest.slice(0, -1) : []);
@@ -73,6 +75,7 @@ function runInNamespace(worker: Case, as: "root" | "nobody"): Promise<DriverRepo
     "--reloads",
     String(RELOADS),
     ...(worker.appArgs === undefined ? [] : ["--app-args", JSON.stringify(worker.appArgs)]),
+    ...(askMigration ? ["--tcp-migrate-req"] : []),
   ]);
   return runDriver<DriverReport>(argv, as, { cwd: root, timeoutMs: 45_000 });
 }
@@ -120,7 +123,17 @@ afterAll(() => {
   if (figures.length > 0) console.log(`--self-bind, ${RELOADS} reloads under load:\n${figures.join("\n")}`);
 });
 
-describe("as root in its namespace, the supervisor turns tcp_migrate_req on: reloads fail no request", () => {
+test("as root but not asked, the supervisor leaves tcp_migrate_req at 0 and says what that means", async () => {
+  const report = await runInNamespace({ app: "examples/workers/listen.ts", runtime: "node26" }, "root", false);
+  expect(report.uid).toBe(0);
+  expect(report.migrateReqAfter).toBe("0");
+  expect(report.notices).toEqual([
+    "net.ipv4.tcp_migrate_req is 0; a closing worker's queued connections are reset (tcpMigrateReq, --tcp-migrate-req, turns it on as root)",
+  ]);
+  expectServed(report);
+}, 50_000);
+
+describe("as root in its namespace and asked, the supervisor turns tcp_migrate_req on: reloads fail no request", () => {
   // Workers built on the library hand out what they accepted (listen.ts drains; the busy worker's
   // loop has taken everything before it closes), and the kernel moves what is still queued.
   const library: [string, Case][] = [
@@ -171,7 +184,7 @@ describe("as root in its namespace, the supervisor turns tcp_migrate_req on: rel
   }
 });
 
-describe("as uid 65534 it may not: the supervisor says connections may be reset", () => {
+describe("as uid 65534 it may not, though asked: the supervisor says connections may be reset", () => {
   test("examples/workers/listen.ts (node26), which stops at once: the count is reported", async () => {
     const report = await runInNamespace({ app: "examples/workers/listen.ts", runtime: "node26" }, "nobody");
     figures.push(`  uid 65534, examples/workers/listen.ts (node26): ${summary(report)}`);

@@ -71,11 +71,14 @@ Options:
                            A worker that stops then closes its socket, and
                            Linux resets every connection waiting in that
                            socket's accept queue unless
-                           net.ipv4.tcp_migrate_req is 1: the supervisor turns
-                           it on where it may (as root, for its network
-                           namespace) and says so; where it may not, each
+                           net.ipv4.tcp_migrate_req is 1; the supervisor
+                           reads it and says which holds: with it at 0, each
                            restart, reload or scale-down can reset the
                            connections queued on the closing worker's socket
+      --tcp-migrate-req    turn net.ipv4.tcp_migrate_req on for this network
+                           namespace (as root). In the root namespace that is
+                           a host-wide setting, so it is only written when
+                           asked for, and never turned back
       --steer <policy>     how the kernel picks a worker for each connection:
                            hash   its own hash of the addresses (the default)
                            cpu    worker i gets what CPU i received (modulo

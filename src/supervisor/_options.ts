@@ -8,6 +8,7 @@ export interface ResolvedSuperviseOptions {
   readonly workers: number;
   readonly listen: readonly Required<GroupAddress>[];
   readonly selfBind: boolean;
+  readonly tcpMigrateReq: boolean;
   readonly steer: OwnerPolicy;
   readonly sharedSocket: boolean;
   /** How often queues are sampled for "queue" and "stall-aware". */
@@ -50,6 +51,7 @@ const knownKeys = new Set([
   "workers",
   "listen",
   "selfBind",
+  "tcpMigrateReq",
   "steer",
   "sharedSocket",
   "pin",
@@ -218,6 +220,8 @@ export function resolveSuperviseOptions(
       "sharedSocket gives every slot one socket: there is no group to steer or to bind (steer, selfBind)",
     );
   }
+  const tcpMigrateReq = options.tcpMigrateReq ?? false;
+  if (typeof tcpMigrateReq !== "boolean") throw new TypeError("tcpMigrateReq must be a boolean");
   const pin = options.pin ?? false;
   if (typeof pin !== "boolean") throw new TypeError(`pin must be a boolean, got ${JSON.stringify(pin)}`);
   if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
@@ -235,6 +239,7 @@ export function resolveSuperviseOptions(
     workers: positiveInteger(options.workers, "workers", cpus),
     listen,
     selfBind,
+    tcpMigrateReq,
     steer: steer.policy,
     sharedSocket,
     steerIntervalMs: steer.intervalMs,

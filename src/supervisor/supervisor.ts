@@ -218,7 +218,7 @@ class GroupSupervisor implements Supervisor {
       throw error;
     }
     this.metricsAddr = this.#metrics?.addr;
-    if (this.#options.selfBind) this.#enableMigration();
+    if (this.#options.selfBind || this.#options.tcpMigrateReq) this.#migration();
     for (const slot of this.#slots) this.#start(slot, this.#generation, this.#command);
   }
 
@@ -323,21 +323,31 @@ class GroupSupervisor implements Supervisor {
     );
   }
 
-  #enableMigration(): void {
+  /**
+   * Says what becomes of a closing member's queue. The setting is only
+   * read: it is the network namespace's (the host's, in the root one), so
+   * it is written only when asked for by name (tcpMigrateReq).
+   */
+  #migration(): void {
     const now = this.#deps.host.readText(MIGRATE_SYSCTL)?.trim();
+    const closing = this.#options.selfBind ? "a closing worker's" : "a closing socket's";
     if (now === undefined) {
-      this.#notice(
-        "selfBind: this kernel has no net.ipv4.tcp_migrate_req; a closing worker's queued connections are reset",
-      );
+      this.#notice(`this kernel has no net.ipv4.tcp_migrate_req; ${closing} queued connections are reset`);
     } else if (now !== "0") {
-      this.#notice("selfBind: net.ipv4.tcp_migrate_req is on; a closing worker's queue moves to the others");
+      if (this.#options.selfBind) this.#notice(`net.ipv4.tcp_migrate_req is on; ${closing} queue moves to the others`);
+    } else if (!this.#options.tcpMigrateReq) {
+      if (this.#options.selfBind) {
+        this.#notice(
+          `net.ipv4.tcp_migrate_req is 0; ${closing} queued connections are reset (tcpMigrateReq, --tcp-migrate-req, turns it on as root)`,
+        );
+      }
     } else if (this.#deps.host.writeText(MIGRATE_SYSCTL, "1")) {
       this.#notice(
-        "selfBind: turned on net.ipv4.tcp_migrate_req for this network namespace, so a closing worker's queue moves to the others",
+        `turned on net.ipv4.tcp_migrate_req for this network namespace, as asked: ${closing} queue moves to the others`,
       );
     } else {
       this.#notice(
-        "selfBind: net.ipv4.tcp_migrate_req is 0 and may not be changed here; a closing worker's queued connections are reset",
+        `net.ipv4.tcp_migrate_req is 0 and may not be changed here; ${closing} queued connections are reset`,
       );
     }
   }

@@ -90,10 +90,18 @@ export interface SuperviseOptions extends WorkerCommand {
    * Workers bind their own sockets instead of inheriting the supervisor's
    * (for servers that cannot serve an fd, such as Bun.serve and Deno.serve).
    * Closing a worker then closes its socket, and the kernel resets that
-   * socket's queue unless `net.ipv4.tcp_migrate_req` is 1, which the
-   * supervisor turns on where it is allowed to.
+   * socket's queue unless `net.ipv4.tcp_migrate_req` is 1: the supervisor
+   * reads the setting and says which holds.
    */
   readonly selfBind?: boolean;
+  /**
+   * Turn `net.ipv4.tcp_migrate_req` on for the supervisor's network
+   * namespace (default false: it is only read). A host-wide setting in the
+   * root namespace, shared with every other service: asked for by name,
+   * never turned back. Needs root (CAP_NET_ADMIN); where it cannot be
+   * written the supervisor says so and goes on.
+   */
+  readonly tcpMigrateReq?: boolean;
   /**
    * How each group picks a slot for a new connection or datagram:
    * - "hash": the kernel's own hash of the addresses (the default);

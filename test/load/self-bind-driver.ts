@@ -7,7 +7,7 @@
 //   self-bind-driver.ts --app <file> [--runtime node|bun|deno] [--exec <path>]
 //     [--runtime-args "<flags>"] [--port 8080] [--reloads 5] [--rate 300]
 //     [--concurrency 32] [--settle-ms 300] [--client <argv as JSON>]
-//     [--app-args <args as JSON>] [--inherit]
+//     [--app-args <args as JSON>] [--inherit] [--tcp-migrate-req]
 //   self-bind-driver.ts worker <port> [--work-ms 2] [--busy-at-stop-ms 50]
 //
 // The driver starts 2 self-bound workers of --app (given --app-args, by
@@ -82,6 +82,7 @@ async function drive(): Promise<void> {
       client: { type: "string" },
       "app-args": { type: "string" },
       inherit: { type: "boolean", default: false },
+      "tcp-migrate-req": { type: "boolean", default: false },
     },
   });
   if (values.app === undefined) throw new Error("--app is required");
@@ -100,6 +101,7 @@ async function drive(): Promise<void> {
     workers: 2,
     listen: [{ hostname: "127.0.0.1", port }],
     selfBind: !values.inherit,
+    tcpMigrateReq: values["tcp-migrate-req"],
     graceMs: 10_000,
     readyTimeoutMs: 20_000,
     onEvent: (event) => {

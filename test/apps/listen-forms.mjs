@@ -1,0 +1,55 @@
+// An app that imports nothing of reuseport and listens in the form named by
+// its first argument: `listen-forms.mjs <form> [port] [host]`. The port is
+// process.env.PORT unless given (the only variable it reads, so that it runs
+// under Deno's narrowest --allow-env). It prints "listening <address as
+// JSON>" on 'listening', "callback" when the listen's own callback runs and
+// "error <code>: <message>" on 'error'; it answers every request with its pid.
+import http from "node:http";
+import net from "node:net";
+
+const [form = "port", portArg, host = "127.0.0.1"] = process.argv.slice(2);
+const port = Number(portArg ?? process.env.PORT);
+const callback = () => console.log("callback");
+
+const server =
+  form === "net"
+    ? net.createServer((socket) => {
+        const body = String(process.pid);
+        socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      })
+    : http.createServer((_request, response) => {
+        response.setHeader("content-type", "text/plain");
+        response.end(String(process.pid));
+      });
+server.on("listening", () => console.log(`listening ${JSON.stringify(server.address())}`));
+server.on("error", (error) => console.log(`error ${error.code}: ${error.message}`));
+
+switch (form) {
+  case "port":
+  case "net":
+    server.listen(port);
+    break;
+  case "string":
+    server.listen(String(port));
+    break;
+  case "ipv4-any":
+    server.listen(port, "0.0.0.0", callback);
+    break;
+  case "ipv6-any":
+    server.listen(port, "::", callback);
+    break;
+  case "backlog":
+    server.listen(port, 511, callback);
+    break;
+  case "options":
+    server.listen({ port, host: "0.0.0.0", backlog: 100 }, callback);
+    break;
+  case "options-port":
+    server.listen({ port });
+    break;
+  case "host":
+    server.listen(port, host, callback);
+    break;
+  default:
+    throw new Error(`unknown form ${form}`);
+}
