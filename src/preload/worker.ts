@@ -89,6 +89,28 @@ export class PreloadedWorker {
     return { ...match, fd };
   }
 
+  /**
+   * For a server that cannot serve an fd (Bun.serve, Deno.serve): which
+   * served address a serve on `port` joins, with its own socket bound
+   * with SO_REUSEPORT on that address. "elsewhere" and "mismatch" are told
+   * to the supervisor as for listen().
+   */
+  join(port: number, host: string | undefined): ListenMatch & { addr?: InheritedSocket["localAddr"] } {
+    const match = matchListen(port, host, this.offered());
+    if (match.kind !== "serve") {
+      this.#host.notify(`STATUS=${match.message}`);
+      return match;
+    }
+    const entry = this.#entries()[match.index] as { socket: InheritedSocket; taken: boolean };
+    entry.taken = true;
+    return { ...match, addr: entry.socket.localAddr };
+  }
+
+  /** The first served port: where a serve that names none goes (Bun.serve reads PORT; Deno.serve's 8000 would go nowhere). */
+  defaultPort(): number | undefined {
+    return this.#entries()[0]?.socket.localAddr.port;
+  }
+
   /** The server for match `index` is listening: READY=1 once every inherited TCP address is. */
   serving(index: number, target: DrainTarget): void {
     const entries = this.#entries();

@@ -1,4 +1,6 @@
+import type { PreloadedWorker } from "../preload/worker.ts";
 import { threadPoller } from "../socket/_poller.ts";
+import { InheritedSocketError } from "../socket/errors.ts";
 import type { Conn, NetAddr } from "../types.ts";
 import type { Acceptor, AcceptorSink, KnownAddresses, RuntimeAdapter } from "./_adapter.ts";
 import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
@@ -199,3 +201,41 @@ export const bunAdapter: RuntimeAdapter = {
   unrefTimer,
   activation: processActivation,
 };
+
+type Serve = (options: Record<string, unknown>, ...rest: unknown[]) => { stop(closeActive?: boolean): unknown };
+
+/**
+ * The preload's hook into Bun.serve (also behind `export default { fetch }`),
+ * which cannot serve an fd: a serve on a served port binds its own socket
+ * with reusePort on the served address, which joins the supervisor's group,
+ * and counts as served at once (Bun.serve listens before it returns). Its
+ * drain is Bun's own graceful stop(), which finishes the requests in flight.
+ */
+export function hookBunServe(worker: PreloadedWorker): void {
+  const bun = Bun as unknown as { serve: Serve };
+  const original = bun.serve;
+  bun.serve = function serve(this: unknown, options: Record<string, unknown>, ...rest: unknown[]) {
+    if (!worker.supervised || typeof options !== "object" || options === null || options.unix !== undefined) {
+      return original.call(this, options, ...rest);
+    }
+    // Bun.serve's own default: BUN_PORT, PORT (which the supervisor sets), NODE_PORT, then 3000.
+    const env = process.env;
+    const port = Number(options.port ?? env.BUN_PORT ?? env.PORT ?? env.NODE_PORT ?? 3000);
+    const host = typeof options.hostname === "string" ? options.hostname : undefined;
+    const match = worker.join(port, host);
+    if (match.kind === "elsewhere") return original.call(this, options, ...rest);
+    if (match.kind === "mismatch") throw new InheritedSocketError(-1, "", "address-mismatch", match.message);
+    const addr = match.addr as NetAddr;
+    const server = original.call(
+      this,
+      { ...options, hostname: addr.hostname, port: addr.port, reusePort: true },
+      ...rest,
+    );
+    worker.serving(match.index, {
+      drain: (done) => {
+        Promise.resolve(server.stop(false)).then(done, done);
+      },
+    });
+    return server;
+  };
+}

@@ -1,7 +1,10 @@
 import type { ActivationHost } from "../activation/inherited.ts";
 import type { PlatformTable } from "../ffi/_platform.ts";
 import { platformTable } from "../ffi/platforms.ts";
+import type { PreloadedWorker } from "../preload/worker.ts";
 import { threadPoller } from "../socket/_poller.ts";
+import { InheritedSocketError } from "../socket/errors.ts";
+import type { NetAddr } from "../types.ts";
 import type { RuntimeAdapter } from "./_adapter.ts";
 import { adoptNetFd, serveNetFd } from "./node-net.ts";
 
@@ -38,3 +41,41 @@ export const denoAdapter: RuntimeAdapter = {
   unrefTimer,
   activation,
 };
+
+type ServeArgs = [unknown, unknown?];
+
+/**
+ * The preload's hook into Deno.serve, which cannot serve an fd: a serve on
+ * a served port (or with no port: Deno's 8000 would go nowhere) binds its
+ * own socket with reusePort (`--unstable-net`, which the supervisor adds)
+ * on the served address, which joins the supervisor's group. Deno.serve
+ * listens before it returns, so the serve counts as served at once; its
+ * drain is Deno's own shutdown(), which finishes the requests in flight.
+ */
+export function hookDenoServe(worker: PreloadedWorker): void {
+  const deno = Deno as unknown as { serve: (...args: ServeArgs) => { shutdown(): Promise<void> } };
+  const original = deno.serve;
+  deno.serve = function serve(this: unknown, ...args: ServeArgs) {
+    if (!worker.supervised) return original.apply(this, args);
+    // Deno.serve(handler), Deno.serve(options, handler) or Deno.serve({ ...options, handler }).
+    const [first, second] = args;
+    const options = typeof first === "function" ? {} : ((first ?? {}) as Record<string, unknown>);
+    const handler = typeof first === "function" ? first : second;
+    if (options.path !== undefined || options.transport === "unix") return original.apply(this, args);
+    const port = options.port === undefined ? worker.defaultPort() : Number(options.port);
+    if (port === undefined) return original.apply(this, args);
+    const host = typeof options.hostname === "string" ? options.hostname : undefined;
+    const match = worker.join(port, host);
+    if (match.kind === "elsewhere") return original.apply(this, args);
+    if (match.kind === "mismatch") throw new InheritedSocketError(-1, "", "address-mismatch", match.message);
+    const addr = match.addr as NetAddr;
+    const joined = { ...options, hostname: addr.hostname, port: addr.port, reusePort: true };
+    const server = handler === undefined ? original.call(this, joined) : original.call(this, joined, handler);
+    worker.serving(match.index, {
+      drain: (done) => {
+        server.shutdown().then(done, done);
+      },
+    });
+    return server;
+  };
+}

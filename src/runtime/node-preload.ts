@@ -8,6 +8,7 @@ import { sendNotify } from "../activation/notify.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { parseListenArgs } from "../preload/listen-request.ts";
 import { matchListen } from "../preload/match.ts";
+import { selfBoundAddresses } from "../preload/self-bound.ts";
 import { type DrainTarget, PreloadedWorker, type PreloadHost } from "../preload/worker.ts";
 import { InheritedSocketError } from "../socket/errors.ts";
 import type { InheritedSocket, RawSocket, SocketOptions } from "../types.ts";
@@ -116,7 +117,12 @@ function drainBoundMs(): number {
 /** The preload's view of a process with Node's `process` (Node, Bun, and Deno's node:process). */
 function processPreloadHost(library: PreloadLibrary): PreloadHost {
   return {
-    inherited: library.inheritedSockets,
+    inherited: () => {
+      const inherited = library.inheritedSockets();
+      if (inherited.length > 0) return inherited;
+      return selfBoundAddresses(process.env.REUSEPORT_SELF_BIND, process.env.LISTEN_PID, process.pid);
+    },
+    // The inherited socket, or (with --self-bind, fd -1) a socket of our own in the group.
     claim: (socket) =>
       library
         .openSocket({ transport: "tcp", hostname: socket.localAddr.hostname, port: socket.localAddr.port })

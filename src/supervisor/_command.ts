@@ -11,6 +11,7 @@ export const WORKER_VARIABLES: readonly string[] = [
   "REUSEPORT_GENERATION",
   "REUSEPORT_SUPERVISOR_PID",
   "REUSEPORT_DRAIN_MS",
+  "REUSEPORT_SELF_BIND",
   // Set for the app, which reads it to know its port.
   "PORT",
 ];
@@ -34,14 +35,16 @@ function flagName(arg: string): string {
  * Deno refuses `--allow-all` beside `--allow-env=…`, and of two
  * `--allow-env=…` lists only the last counts, so the library's variables
  * join the user's list instead of standing beside it. `-A` and a
- * permission set (`-P`, deno.json's "permissions") are taken as they are:
- * the set must grant FFI and these variables, or the library's first call
- * says which flag is missing.
+ * permission set (`-P`, deno.json's "permissions") are taken as they are
+ * (with `--unstable-net` beside them): the set must grant FFI and these
+ * variables, or the library's first call says which flag is missing.
  */
 export function denoPermissionArgs(userArgs: readonly string[]): string[] {
   const names = userArgs.map(flagName);
+  // Deno.serve({ reusePort }) is unstable in Deno 2.9; the preload asks for it to join the group.
+  const unstable = names.includes("--unstable-net") || names.includes("--unstable") ? [] : ["--unstable-net"];
   const whole = ["-A", "--allow-all", "-P", "--permission-set"];
-  if (names.some((n) => whole.includes(n))) return [...userArgs];
+  if (names.some((n) => whole.includes(n))) return [...unstable, ...userArgs];
   const added: string[] = [];
   if (!names.includes("--allow-ffi")) added.push("--allow-ffi");
   const variables = WORKER_VARIABLES.join(",");
@@ -50,9 +53,7 @@ export function denoPermissionArgs(userArgs: readonly string[]): string[] {
     !all && flagName(arg) === "--allow-env" && arg.includes("=") ? `${arg},${variables}` : arg,
   );
   if (!all && !names.includes("--allow-env")) added.push(`--allow-env=${variables}`);
-  // Deno.serve({ reusePort }) is unstable in Deno 2.9; the preload asks for it to join the group.
-  if (!names.includes("--unstable-net") && !names.includes("--unstable")) added.push("--unstable-net");
-  return [...added, ...rewritten];
+  return [...added, ...unstable, ...rewritten];
 }
 
 /** The runtime flag that loads a module before the app. */

@@ -400,7 +400,7 @@ class GroupSupervisor implements Supervisor {
       host.removeFile,
     );
     const env: Record<string, string> = { ...(this.#options.env ?? host.env()) };
-    for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"]) delete env[name];
+    for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "REUSEPORT_SELF_BIND"]) delete env[name];
     env.NOTIFY_SOCKET = notifyPath;
     env.REUSEPORT_SLOT = String(slot.index);
     env.REUSEPORT_GENERATION = String(generation);
@@ -416,6 +416,13 @@ class GroupSupervisor implements Supervisor {
     if (slot.sockets.length > 0) {
       env.LISTEN_FDS = String(slot.sockets.length);
       env.LISTEN_FDNAMES = slot.sockets.map((s) => formatFdName(s.localAddr)).join(":");
+      spawn = withListenPid(argv);
+    } else if (this.#options.selfBind) {
+      // What the preload makes Bun.serve, Deno.serve and node:net bind with SO_REUSEPORT; LISTEN_PID names the worker.
+      env.REUSEPORT_SELF_BIND = this.addresses
+        .filter((a) => a.transport === "tcp")
+        .map((a) => formatFdName(a))
+        .join(":");
       spawn = withListenPid(argv);
     }
     const lines = { stdout: undefined as LineSplitter | undefined, stderr: undefined as LineSplitter | undefined };

@@ -7,7 +7,7 @@ const variables = WORKER_VARIABLES.join(",");
 describe("denoPermissionArgs", () => {
   test("the variables the library reads", () => {
     expect(variables).toBe(
-      "LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,NOTIFY_SOCKET,REUSEPORT_SLOT,REUSEPORT_GENERATION,REUSEPORT_SUPERVISOR_PID,REUSEPORT_DRAIN_MS,PORT",
+      "LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,NOTIFY_SOCKET,REUSEPORT_SLOT,REUSEPORT_GENERATION,REUSEPORT_SUPERVISOR_PID,REUSEPORT_DRAIN_MS,REUSEPORT_SELF_BIND,PORT",
     );
   });
 
@@ -33,10 +33,8 @@ describe("denoPermissionArgs", () => {
     [["--permission-set"]],
     [["--permission-set=server"]],
     [["--allow-read", "--permission-set=server"]],
-  ])("%j is taken as it is", (args) => {
-    const result = denoPermissionArgs(args);
-    expect(result).toEqual(args);
-    expect(result).not.toBe(args);
+  ])("%j is taken as it is, with --unstable-net beside it", (args) => {
+    expect(denoPermissionArgs(args)).toEqual(["--unstable-net", ...args]);
   });
 
   test.each([["--allow-env"], ["-E"]])("%s alone already grants every variable: no list added", (flag) => {
@@ -139,10 +137,11 @@ describe("workerArgv", () => {
     ]);
   });
 
-  test("deno with -A: the flags as they are", () => {
+  test("deno with -A: the flags as they are, and --unstable-net", () => {
     expect(workerArgv(command({ runtime: "deno", runtimeArgs: ["-A"], args: [] }), ownNode, preload)).toEqual([
       "deno",
       "run",
+      "--unstable-net",
       "-A",
       "--preload",
       preload,
