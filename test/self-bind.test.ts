@@ -184,6 +184,38 @@ describe("as root in its namespace and asked, the supervisor turns tcp_migrate_r
   }
 });
 
+// Unchanged Bun.serve and Deno.serve apps (test/apps/, importing nothing of
+// reuseport): the preload binds their serve with reusePort on the served
+// address, says READY=1 and stops them with their own graceful stop. With
+// tcp_migrate_req on, what fails is only what the server's own stop drops.
+const unchanged: [string, Case, string][] = [
+  ["a Bun.serve default export (bun)", { app: "test/apps/bun-default.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
+  ["Hono on Bun (bun)", { app: "test/apps/hono-bun.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
+  ["Elysia (bun)", { app: "test/apps/elysia.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
+  [
+    "Hono on Deno.serve (deno -A)",
+    { app: "test/apps/hono-deno.ts", runtime: "deno", runtimeArgs: ["-A"], appArgs: [] },
+    "empty-response",
+  ],
+];
+
+describe("unchanged Bun.serve and Deno.serve apps, as root and asked for tcp_migrate_req", () => {
+  for (const [name, worker, drop] of unchanged) {
+    test(`${name}: reloads fail at most the few the server's own stop drops`, async () => {
+      const report = await runInNamespace(worker, "root");
+      figures.push(`  root, unchanged ${name}: ${summary(report)}`);
+      expect(report.notices).toEqual([TURNED_ON]);
+      expectServed(report);
+      const failures = JSON.stringify(report.failures);
+      expect(
+        Object.keys(report.errors).filter((kind) => kind !== drop),
+        failures,
+      ).toEqual([]);
+      expect(report.failed, failures).toBeLessThanOrEqual(2 * RELOADS);
+    }, 50_000);
+  }
+});
+
 describe("as uid 65534 it may not, though asked: the supervisor says connections may be reset", () => {
   test("examples/workers/listen.ts (node26), which stops at once: the count is reported", async () => {
     const report = await runInNamespace({ app: "examples/workers/listen.ts", runtime: "node26" }, "nobody");
