@@ -190,11 +190,11 @@ describe("as root in its namespace and asked, the supervisor turns tcp_migrate_r
 // tcp_migrate_req on, what fails is only what the server's own stop drops.
 const unchanged: [string, Case, string][] = [
   ["a Bun.serve default export (bun)", { app: "test/apps/bun-default.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
-  ["Hono on Bun (bun)", { app: "test/apps/hono-bun.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
-  ["Elysia (bun)", { app: "test/apps/elysia.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
+  ["Hono on Bun (bun)", { app: "test/apps/bun-hono.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
+  ["Elysia (bun)", { app: "test/apps/bun-elysia.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
   [
     "Hono on Deno.serve (deno -A)",
-    { app: "test/apps/hono-deno.ts", runtime: "deno", runtimeArgs: ["-A"], appArgs: [] },
+    { app: "test/apps/deno-hono.ts", runtime: "deno", runtimeArgs: ["-A"], appArgs: [] },
     "empty-response",
   ],
 ];

@@ -32,6 +32,8 @@ export const symbols: Readonly<Record<string, SymbolSpec>> = {
   getsockopt: { params: ["i32", "i32", "i32", "buf", "buf"], result: "i32" },
   // int bind(int fd, const struct sockaddr *addr, socklen_t len)
   bind: { params: ["i32", "buf", "u32"], result: "i32" },
+  // int connect(int fd, const struct sockaddr *addr, socklen_t len)
+  connect: { params: ["i32", "buf", "u32"], result: "i32" },
   // int listen(int fd, int backlog)
   listen: { params: ["i32", "i32"], result: "i32" },
   // int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)

@@ -25,6 +25,8 @@ export interface Sys {
   bind(fd: number, addr: Uint8Array, length: number): number;
   /** listen(2): marks a bound stream socket as accepting, with an accept queue of `backlog`. */
   listen(fd: number, backlog: number): number;
+  /** connect(2) to an encoded sockaddr; on a non-blocking socket EINPROGRESS until the handshake completes. */
+  connect(fd: number, addr: Uint8Array, length: number): number;
   /**
    * accept4(2): the next connection's fd, with `flags` (SOCK_NONBLOCK,
    * SOCK_CLOEXEC) set on it; the peer's address into `addr` when given.
@@ -185,6 +187,7 @@ export function errnoReturning(
     getsockopt: (fd, level, name, value, length) => settle(c.getsockopt(fd, level, name, value, length)),
     bind: (fd, address, length) => settle(c.bind(fd, address, length)),
     listen: (fd, backlog) => settle(c.listen(fd, backlog)),
+    connect: (fd, address, length) => settle(c.connect(fd, address, length)),
     accept4: accept4 && ((fd, address, length, flags) => settle(accept4(fd, address, length, flags))),
     getsockname: (fd, address, length) => settle(c.getsockname(fd, address, length)),
     getpeername: (fd, address, length) => settle(c.getpeername(fd, address, length)),
@@ -230,6 +233,7 @@ type RequiredSymbol =
   | "getsockopt"
   | "bind"
   | "listen"
+  | "connect"
   | "getsockname"
   | "getpeername"
   | "shutdown"

@@ -106,6 +106,16 @@ export class PreloadedWorker {
     return { ...match, addr: entry.socket.localAddr };
   }
 
+  /** Tells the supervisor's log why a listen fails, for an app that swallows the error. */
+  refused(message: string): void {
+    this.#host.notify(`STATUS=${message}`);
+  }
+
+  /** Whether served address `index` is an inherited socket (an fd to serve) rather than one to bind (--self-bind). */
+  inherited(index: number): boolean {
+    return (this.#entries()[index]?.socket.fd ?? -1) >= 0;
+  }
+
   /** The first served port: where a serve that names none goes (Bun.serve reads PORT; Deno.serve's 8000 would go nowhere). */
   defaultPort(): number | undefined {
     return this.#entries()[0]?.socket.localAddr.port;

@@ -224,7 +224,13 @@ export function hookBunServe(worker: PreloadedWorker): void {
     const host = typeof options.hostname === "string" ? options.hostname : undefined;
     const match = worker.join(port, host);
     if (match.kind === "elsewhere") return original.call(this, options, ...rest);
-    if (match.kind === "mismatch") throw new InheritedSocketError(-1, "", "address-mismatch", match.message);
+    if (match.kind === "mismatch") failServe(match.message);
+    if (worker.inherited(match.index)) {
+      // Joining beside the supervisor's own socket would leave that socket's queue to nobody.
+      const message = `Bun.serve cannot serve the supervisor's ${worker.describe()}: it takes no inherited fd; run reuseport run with --self-bind, and Bun.serve joins the group with reusePort`;
+      worker.refused(message);
+      failServe(message);
+    }
     const addr = match.addr as NetAddr;
     const server = original.call(
       this,
@@ -238,4 +244,10 @@ export function hookBunServe(worker: PreloadedWorker): void {
     });
     return server;
   };
+}
+
+/** A serve that cannot join: thrown as Bun.serve throws EADDRINUSE, with exit code 1 for an app that catches it. */
+function failServe(message: string): never {
+  process.exitCode = 1;
+  throw new InheritedSocketError(-1, "", "address-mismatch", message);
 }

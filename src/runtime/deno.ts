@@ -67,7 +67,13 @@ export function hookDenoServe(worker: PreloadedWorker): void {
     const host = typeof options.hostname === "string" ? options.hostname : undefined;
     const match = worker.join(port, host);
     if (match.kind === "elsewhere") return original.apply(this, args);
-    if (match.kind === "mismatch") throw new InheritedSocketError(-1, "", "address-mismatch", match.message);
+    if (match.kind === "mismatch") failServe(match.message);
+    if (worker.inherited(match.index)) {
+      // Joining beside the supervisor's own socket would leave that socket's queue to nobody.
+      const message = `Deno.serve cannot serve the supervisor's ${worker.describe()}: it takes no inherited fd; run reuseport run with --self-bind, and Deno.serve joins the group with reusePort`;
+      worker.refused(message);
+      failServe(message);
+    }
     const addr = match.addr as NetAddr;
     const joined = { ...options, hostname: addr.hostname, port: addr.port, reusePort: true };
     const server = handler === undefined ? original.call(this, joined) : original.call(this, joined, handler);
@@ -78,4 +84,10 @@ export function hookDenoServe(worker: PreloadedWorker): void {
     });
     return server;
   };
+}
+
+/** A serve that cannot join: thrown as Deno.serve throws EADDRINUSE, with exit code 1 for an app that catches it. */
+function failServe(message: string): never {
+  Deno.exitCode = 1;
+  throw new InheritedSocketError(-1, "", "address-mismatch", message);
 }

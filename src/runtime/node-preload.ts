@@ -67,16 +67,13 @@ function wrapListen(original: Listen, worker: PreloadedWorker, serveFd: boolean)
     if (request.kind !== "port" || !worker.supervised) return original.apply(this, args);
     if (!serveFd) {
       const match = matchListen(request.port, request.host, worker.offered());
-      if (match.kind !== "serve") return original.apply(this, args);
-      return refuse(
-        this,
-        new InheritedSocketError(
-          -1,
-          "",
-          "address-mismatch",
-          `Bun's node:http and node:net cannot serve the supervisor's ${worker.describe()}: they ignore an inherited fd and reusePort alike; run this app with --runtime node, or serve it with Bun.serve`,
-        ),
-      );
+      if (match.kind === "elsewhere") return original.apply(this, args);
+      const message =
+        match.kind === "mismatch"
+          ? match.message
+          : `Bun's node:http and node:net cannot serve the supervisor's ${worker.describe()}: they ignore an inherited fd and reusePort alike; run this app with --runtime node, or serve it with Bun.serve`;
+      worker.refused(message);
+      return refuse(this, new InheritedSocketError(-1, "", "address-mismatch", message));
     }
     const match = worker.listen(request.port, request.host);
     if (match.kind === "elsewhere") return original.apply(this, args);

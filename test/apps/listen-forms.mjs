@@ -1,14 +1,15 @@
 // An app that imports nothing of reuseport and listens in the form named by
-// its first argument: `listen-forms.mjs <form> [port] [host]`. The port is
-// process.env.PORT unless given (the only variable it reads, so that it runs
-// under Deno's narrowest --allow-env). It prints "listening <address as
+// its first argument: `listen-forms.mjs <form> [host | port]`, on
+// process.env.PORT (the only variable it reads, so that it runs under Deno's
+// narrowest --allow-env); "host" listens on PORT and the host given,
+// "elsewhere" on the port given. It prints "listening <address as
 // JSON>" on 'listening', "callback" when the listen's own callback runs and
 // "error <code>: <message>" on 'error'; it answers every request with its pid.
 import http from "node:http";
 import net from "node:net";
 
-const [form = "port", portArg, host = "127.0.0.1"] = process.argv.slice(2);
-const port = Number(portArg ?? process.env.PORT);
+const [form = "port", arg] = process.argv.slice(2);
+const port = Number(process.env.PORT);
 const callback = () => console.log("callback");
 
 const server =
@@ -48,7 +49,10 @@ switch (form) {
     server.listen({ port });
     break;
   case "host":
-    server.listen(port, host, callback);
+    server.listen(port, arg, callback);
+    break;
+  case "elsewhere":
+    server.listen(Number(arg));
     break;
   default:
     throw new Error(`unknown form ${form}`);

@@ -4,10 +4,11 @@ import { Hono } from "hono";
 
 const workMs = Number(process.env.WORK_MS ?? 20);
 const id = `${process.env.REUSEPORT_SLOT}-${process.env.REUSEPORT_GENERATION}-${process.pid}`;
-const app = new Hono();
+const app: Hono = new Hono();
 app.get("/", async (c) => {
   await Bun.sleep(workMs);
   return c.text(id);
 });
 
-export default { port: Number(process.env.PORT ?? 3000), fetch: app.fetch };
+const server: { port: number; fetch: typeof app.fetch } = { port: Number(process.env.PORT ?? 3000), fetch: app.fetch };
+export default server;
