@@ -6,7 +6,8 @@ import { decodeSockaddr } from "../socket/_sockaddr.ts";
 import { errnoName, InheritedSocketError } from "../socket/errors.ts";
 import { getIntOption, socklen } from "../socket/sockopt.ts";
 import type { Family, InheritedSocket, NetAddr, Transport } from "../types.ts";
-import { parseFdName } from "./names.ts";
+import { awaitJoinTurn, joined } from "./join-turn.ts";
+import { formatFdName, parseFdName } from "./names.ts";
 import { sendNotify } from "./notify.ts";
 import { endWithSupervisor } from "./supervisor-death.ts";
 
@@ -47,6 +48,12 @@ export interface Inheritance {
   claim(options: ResolvedSocketOptions): ClaimedSocket | undefined;
   /** `listen()` or `listenDatagram()` now serves the claimed `fd` with `target`. */
   serving(fd: number, target: Drainable): void;
+  /**
+   * A socket of this process's own for these options (none was inherited)
+   * is bound and listening (`ok`), or failed to: in a `--self-bind`
+   * worker, the end of its turn to join (see claim()).
+   */
+  bound?(options: ResolvedSocketOptions, ok: boolean): void;
 }
 
 interface Entry extends ClaimedSocket {
@@ -173,6 +180,8 @@ export class Activation implements Inheritance {
   #watchingSupervisor = false;
   #removeSignal: (() => void) | undefined;
   #terminated = false;
+  /** The self-bound address whose turn to join this process holds. */
+  #joining: string | undefined;
 
   constructor(sys: () => Sys, host: ActivationHost) {
     this.#sys = sys;
@@ -201,7 +210,10 @@ export class Activation implements Inheritance {
       (e) => e.transport === options.transport && e.localAddr.port === options.port,
     );
     const first = candidates[0];
-    if (first === undefined) return undefined;
+    if (first === undefined) {
+      this.#awaitTurn(options);
+      return undefined;
+    }
     const entry = candidates.find((e) => e.localAddr.hostname === options.hostname);
     const asked = `${options.transport} ${endpoint(options)}`;
     if (entry === undefined) {
@@ -234,6 +246,37 @@ export class Activation implements Inheritance {
       } catch {
         // Automatic readiness cannot fail the listen() that triggered it; notifyReady() reports errors.
       }
+    }
+  }
+
+  /**
+   * In a worker of a `--self-bind` supervisor (REUSEPORT_SELF_BIND names the
+   * address, LISTEN_PID this process), a TCP socket of its own joins the
+   * supervisor's group: it waits for its turn, so the supervisor knows each
+   * member's place (see join-turn.ts); bound() ends the turn.
+   */
+  #awaitTurn(options: ResolvedSocketOptions): void {
+    if (options.transport !== "tcp") return;
+    const names = this.#host.env("REUSEPORT_SELF_BIND");
+    const path = this.#host.env("NOTIFY_SOCKET");
+    if (names === undefined || path === undefined || path === "") return;
+    if (this.#host.env("LISTEN_PID") !== String(this.#host.pid())) return;
+    const name = formatFdName({ transport: "tcp", hostname: formatIp(options.ip), port: options.port });
+    if (!names.split(":").includes(name)) return;
+    awaitJoinTurn(this.#sys(), path, name, this.#host.pid());
+    this.#joining = name;
+  }
+
+  bound(options: ResolvedSocketOptions, ok: boolean): void {
+    const name = this.#joining;
+    if (name === undefined || options.transport !== "tcp") return;
+    this.#joining = undefined;
+    const path = this.#host.env("NOTIFY_SOCKET");
+    if (path === undefined) return;
+    try {
+      joined(this.#sys(), path, name, ok);
+    } catch {
+      // The supervisor gives the turn to the next worker after a while anyway.
     }
   }
 

@@ -6,6 +6,14 @@ export interface DrainTarget {
   drain(done: () => void): void;
 }
 
+interface Entry {
+  readonly socket: InheritedSocket;
+  taken: boolean;
+  served: boolean;
+  /** A socket of our own (--self-bind) whose listen the supervisor was told of. */
+  announced: boolean;
+}
+
 /** What the preload needs from the library and the runtime it runs in. */
 export interface PreloadHost {
   /** The sockets this process inherited from its supervisor (none when it is no supervised worker). */
@@ -14,6 +22,14 @@ export interface PreloadHost {
   claim(socket: InheritedSocket): number;
   /** READY=1 to the supervisor. */
   notifyReady(): void;
+  /**
+   * Waits (synchronously, bounded) for the supervisor's leave to join the
+   * group of `address` (an fd name) with a socket of this process's own:
+   * the supervisor records members in the order they listen.
+   */
+  awaitTurn(address: string): void;
+  /** Tells the supervisor this process's socket for `address` listens now. */
+  joined(address: string): void;
   /** An sd_notify message to the supervisor ("STATUS=…", "STOPPING=1"); ignored where nobody listens. */
   notify(message: string): void;
   /** Runs `handler` on SIGTERM; `others()` tells whether anything else (the app) handles SIGTERM too. */
@@ -34,7 +50,7 @@ export interface PreloadHost {
  */
 export class PreloadedWorker {
   readonly #host: PreloadHost;
-  #offered: { socket: InheritedSocket; taken: boolean; served: boolean }[] | undefined;
+  #offered: Entry[] | undefined;
   readonly #targets: DrainTarget[] = [];
   #terminate: { others(): boolean; remove(): void } | undefined;
   #ready = false;
@@ -44,11 +60,11 @@ export class PreloadedWorker {
     this.#host = host;
   }
 
-  #entries(): { socket: InheritedSocket; taken: boolean; served: boolean }[] {
+  #entries(): Entry[] {
     this.#offered ??= this.#host
       .inherited()
       .filter((s) => s.transport === "tcp" && !s.adopted)
-      .map((socket) => ({ socket, taken: false, served: false }));
+      .map((socket) => ({ socket, taken: false, served: false, announced: false }));
     return this.#offered;
   }
 
@@ -83,9 +99,11 @@ export class PreloadedWorker {
       this.#host.notify(`STATUS=${match.message}`);
       return match;
     }
-    const entry = this.#entries()[match.index] as { socket: InheritedSocket; taken: boolean };
+    const entry = this.#entries()[match.index] as Entry;
+    // With --self-bind the claim binds a socket of our own, and the library takes its turn to join.
     const fd = this.#host.claim(entry.socket);
     entry.taken = true;
+    if (entry.socket.fd < 0) entry.announced = true;
     return { ...match, fd };
   }
 
@@ -101,8 +119,10 @@ export class PreloadedWorker {
       this.#host.notify(`STATUS=${match.message}`);
       return match;
     }
-    const entry = this.#entries()[match.index] as { socket: InheritedSocket; taken: boolean };
+    const entry = this.#entries()[match.index] as Entry;
     entry.taken = true;
+    // The server listens once this returns; serving() then says so.
+    if (entry.socket.fd < 0) this.#host.awaitTurn(entry.socket.name);
     return { ...match, addr: entry.socket.localAddr };
   }
 
@@ -127,12 +147,19 @@ export class PreloadedWorker {
     const entry = entries[index];
     if (entry === undefined) return;
     entry.served = true;
+    if (entry.socket.fd < 0) this.#announce(entry);
     this.#targets.push(target);
     this.#terminate ??= this.#host.onTerminate(() => this.#stop());
     if (!this.#ready && entries.every((e) => e.served)) {
       this.#ready = true;
       this.#host.notifyReady();
     }
+  }
+
+  #announce(entry: Entry): void {
+    if (entry.announced) return;
+    entry.announced = true;
+    this.#host.joined(entry.socket.name);
   }
 
   /**

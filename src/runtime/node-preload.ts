@@ -4,6 +4,7 @@
 import http from "node:http";
 import { Server } from "node:net";
 import process from "node:process";
+import { awaitJoinTurn, joined } from "../activation/join-turn.ts";
 import { sendNotify } from "../activation/notify.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { parseListenArgs } from "../preload/listen-request.ts";
@@ -125,6 +126,14 @@ function processPreloadHost(library: PreloadLibrary): PreloadHost {
         .openSocket({ transport: "tcp", hostname: socket.localAddr.hostname, port: socket.localAddr.port })
         .release(),
     notifyReady: () => void library.notifyReady(),
+    awaitTurn: (address) => {
+      const path = process.env.NOTIFY_SOCKET;
+      if (path !== undefined && path !== "") awaitJoinTurn(library.sys(), path, address, process.pid);
+    },
+    joined: (address) => {
+      const path = process.env.NOTIFY_SOCKET;
+      if (path !== undefined && path !== "") joined(library.sys(), path, address);
+    },
     notify: (message) => {
       const path = process.env.NOTIFY_SOCKET;
       if (path === undefined || path === "") return;

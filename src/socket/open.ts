@@ -137,9 +137,11 @@ export function openSocket(sys: Sys, options: SocketOptions, inheritance?: Inher
   const fd = check(sys, sys.socket(domain, type, 0), "socket", { address: resolved.hostname, port: resolved.port });
   try {
     configureAndBind(sys, fd, resolved);
+    inheritance?.bound?.(resolved, true);
     const family = resolved.ip.family === 4 ? "IPv4" : "IPv6";
     return new OwnedSocket(sys, fd, resolved.transport, family, boundAddress(sys, fd, resolved));
   } catch (error) {
+    inheritance?.bound?.(resolved, false);
     sys.close(fd);
     throw error;
   }

@@ -1,4 +1,5 @@
 import { formatFdName } from "../activation/names.ts";
+import { sendNotify } from "../activation/notify.ts";
 import { getAffinity, withThreadAffinity } from "../cpu/affinity.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
@@ -9,6 +10,7 @@ import { type BalancedGroup, GroupBalancer } from "../steer/balancer.ts";
 import type { InheritedSocket, Listener, ListenOptions, NetAddr, RawSocket, SocketOptions } from "../types.ts";
 import { withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
+import { JoinedGroups } from "./_joined.ts";
 import { LineSplitter } from "./_lines.ts";
 import { type MetricsServer, serveMetrics } from "./_metrics-server.ts";
 import { type NotifyReceiver, receiveNotifications } from "./_notify.ts";
@@ -65,6 +67,10 @@ const MIGRATE_SYSCTL = "/proc/sys/net/ipv4/tcp_migrate_req";
  * already given it complete within a round trip and join its queue.
  */
 const RETIRE_SETTLE_MS = 500;
+/** Before each old self-bound worker stops, its queue must have stayed empty this long again. */
+const STOP_SETTLE_MS = 100;
+/** How often self-bound queues are read while they settle: from /proc/net/tcp, long on a busy host. */
+const JOINED_SAMPLE_MS = 20;
 
 /** How long a worker's own drain may take (REUSEPORT_DRAIN_MS): a little under the grace time, so it exits before SIGKILL. */
 function drainBound(graceMs: number): number {
@@ -104,6 +110,8 @@ class Worker {
   notify: NotifyReceiver | undefined;
   /** The last STATUS= it sent. */
   status: string | undefined;
+  /** The address of a turn to join it asked for, until the line naming its answer socket arrives. */
+  joining: string | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(slot: Slot, generation: number, command: ResolvedCommand, child: ChildHandle, cpu: number | undefined) {
@@ -168,6 +176,8 @@ class GroupSupervisor implements Supervisor {
   #signals: (() => void)[] = [];
   /** Keeps each group's steering program right (none with selfBind). */
   #balancer: GroupBalancer | undefined;
+  /** With selfBind and the preload: the anchors, the workers' turns to join, and the steering over their members. */
+  #joined: JoinedGroups<Worker> | undefined;
   /** Slots being removed by a scale: still members of the groups, getting nothing new, until their workers exit. */
   #retiring: Slot[] = [];
   /** With `pin`: the CPUs the supervisor may run on, read once at the start; slot i's worker gets the (i mod n)th. */
@@ -211,9 +221,11 @@ class GroupSupervisor implements Supervisor {
 
     try {
       if (!this.#options.selfBind) this.#balancer = this.#startBalancer();
+      else if (this.#command.preload) this.#joined = this.#joinedGroups();
       this.#metrics = this.#serveMetrics();
     } catch (error) {
       this.#balancer?.stop();
+      this.#joined?.close();
       for (const slot of this.#slots) for (const socket of slot.sockets) socket.close();
       throw error;
     }
@@ -352,6 +364,27 @@ class GroupSupervisor implements Supervisor {
     }
   }
 
+  /**
+   * Anchors for the self-bound groups, opened before any worker joins, so
+   * each is member 0 of its group; workers are steered to while they are
+   * their slot's ready worker.
+   */
+  #joinedGroups(): JoinedGroups<Worker> {
+    return new JoinedGroups<Worker>(
+      {
+        sys: this.#deps.sys,
+        openOwnSocket: this.#deps.openOwnSocket,
+        notice: (message) => this.#notice(message),
+        after: (ms, run) => {
+          const timer = setTimeout(run, ms);
+          return { cancel: () => clearTimeout(timer) };
+        },
+      },
+      this.#listen.map((a) => ({ transport: a.transport, hostname: a.hostname, port: a.port })),
+      (worker) => worker.state === "ready" && worker.slot.current === worker && this.#slots.includes(worker.slot),
+    );
+  }
+
   /** The metrics endpoint, if asked for: opened before any worker starts, so a port in use fails supervise(). */
   #serveMetrics(): MetricsServer | undefined {
     const endpoint = this.#options.metrics;
@@ -396,6 +429,10 @@ class GroupSupervisor implements Supervisor {
         if (worker === undefined) return;
         if (key === "READY" && value === "1") this.#markReady(worker);
         else if (key === "STATUS") this.#status(worker, value);
+        else if (key === "X_REUSEPORT_JOIN") worker.joining = value;
+        else if (key === "X_REUSEPORT_REPLY") this.#turnAsked(worker, value);
+        else if (key === "X_REUSEPORT_JOINED") this.#joined?.joined(worker, value);
+        else if (key === "X_REUSEPORT_UNJOINED") this.#joined?.released(worker, value);
       },
       host.removeFile,
     );
@@ -502,6 +539,9 @@ class GroupSupervisor implements Supervisor {
       ms: Date.now() - worker.startedAt,
     });
     worker.settleReadiness(true);
+    // A self-bound worker that joined without its turn (one not using the preload) shows up here.
+    this.#joined?.check();
+    this.#joined?.steer();
     if (slot.current === worker) {
       if (slot.crashLooping) this.#notice(`slot ${slot.index} is serving again`);
       slot.crashLooping = false;
@@ -512,6 +552,22 @@ class GroupSupervisor implements Supervisor {
         // Started by a service manager with Type=notify: ready once every slot serves.
         this.#deps.notifyReady();
       }
+    }
+  }
+
+  /** A worker asks for its turn to join a group; without anchors (no selfBind), it has it at once. */
+  #turnAsked(worker: Worker, reply: string): void {
+    const address = worker.joining;
+    worker.joining = undefined;
+    if (address === undefined) return;
+    if (this.#joined !== undefined) {
+      this.#joined.requestTurn(worker, address, reply);
+      return;
+    }
+    try {
+      sendNotify(this.#deps.sys(), reply, "GO");
+    } catch {
+      // It gave up waiting.
     }
   }
 
@@ -533,6 +589,9 @@ class GroupSupervisor implements Supervisor {
     worker.notify = undefined;
     const beforeReady = worker.state === "starting";
     worker.state = "exited";
+    // Its members are gone: the kernel moved others into their places, and the program must follow at once.
+    // (A full stop closes every member, in no order the record could follow, and needs no steering.)
+    if (!this.#stopping) this.#joined?.left(worker);
     worker.settleReadiness(false);
     this.#live.delete(worker);
     const slot = worker.slot;
@@ -690,7 +749,8 @@ class GroupSupervisor implements Supervisor {
       }
       // Old workers still alive that were not current (a previous reload's stragglers) go too.
       for (const worker of this.#live) if (worker.generation < generation && !old.includes(worker)) old.push(worker);
-      await Promise.all(old.map((w) => this.#stopWorker(w)));
+      if (this.#joined !== undefined) await this.#stopJoined(old);
+      else await Promise.all(old.map((w) => this.#stopWorker(w)));
       this.#onEvent({ type: "reloaded", generation, ms: Date.now() - started });
       return { ok: true, generation };
     });
@@ -726,6 +786,10 @@ class GroupSupervisor implements Supervisor {
    */
   async #retire(removed: Slot[]): Promise<void> {
     if (removed.length === 0) return;
+    if (this.#joined !== undefined) {
+      await this.#stopJoined([...this.#live].filter((w) => removed.includes(w.slot)));
+      return;
+    }
     this.#retiring = removed;
     this.#balancer?.serveOnly(this.#slots.length);
     if (this.#balancer !== undefined) await this.#drained(removed);
@@ -765,19 +829,50 @@ class GroupSupervisor implements Supervisor {
 
   /** Resolves once every socket of `slots` has had an empty queue for RETIRE_SETTLE_MS, or after the grace time. */
   #drained(slots: readonly Slot[]): Promise<void> {
+    return this.#settled(
+      () => slots.every((slot) => slot.sockets.every((socket) => this.#waiting(socket) === 0)),
+      RETIRE_SETTLE_MS,
+    );
+  }
+
+  /** Resolves once `empty()` has held for `settleMs`, or after the grace time, or when the supervisor stops. */
+  #settled(empty: () => boolean, settleMs: number, sampleMs = this.#options.steerIntervalMs): Promise<void> {
     const started = Date.now();
     let emptySince: number | undefined;
     return new Promise((resolve) => {
       const check = (): void => {
         const now = Date.now();
-        const empty = slots.every((slot) => slot.sockets.every((socket) => this.#waiting(socket) === 0));
-        emptySince = empty ? (emptySince ?? now) : undefined;
-        const settled = emptySince !== undefined && now - emptySince >= RETIRE_SETTLE_MS;
+        emptySince = empty() ? (emptySince ?? now) : undefined;
+        const settled = emptySince !== undefined && now - emptySince >= settleMs;
         if (settled || this.#stopping || now - started >= this.#options.graceMs) resolve();
-        else setTimeout(check, this.#options.steerIntervalMs);
+        else setTimeout(check, sampleMs);
       };
       check();
     });
+  }
+
+  /**
+   * Stops self-bound workers that the steering has left out (an old
+   * generation, or slots scaled away) so that closing their sockets resets
+   * nothing: once their queues have stayed empty (handshakes in flight
+   * settle into them meanwhile), one at a time, each only after its queue
+   * has stayed empty again, since each close moves another member and the
+   * moment before the program follows can send a connection anywhere.
+   */
+  async #stopJoined(workers: readonly Worker[]): Promise<void> {
+    const joined = this.#joined as JoinedGroups<Worker>;
+    joined.steer();
+    await this.#settled(() => workers.every((w) => joined.queued(w) === 0), RETIRE_SETTLE_MS, JOINED_SAMPLE_MS);
+    for (const worker of workers) {
+      await this.#settled(() => joined.queued(worker) === 0, STOP_SETTLE_MS, JOINED_SAMPLE_MS);
+      const waiting = joined.queued(worker);
+      if (waiting > 0) {
+        this.#notice(
+          `slot ${worker.slot.index}: ${waiting} connection(s) still queued on pid ${worker.pid}'s socket when it stopped, which the kernel drops unless net.ipv4.tcp_migrate_req moves them`,
+        );
+      }
+      await this.#stopWorker(worker);
+    }
   }
 
   stop(signal: string | null = null): Promise<boolean> {
@@ -796,6 +891,7 @@ class GroupSupervisor implements Supervisor {
         }),
       );
       for (const slot of [...this.#slots, ...this.#retiring]) for (const socket of slot.sockets) socket.close();
+      this.#joined?.close();
       this.#metrics?.close();
       const clean = exits.every(Boolean);
       this.#onEvent({ type: "stopped", clean });

@@ -34,6 +34,8 @@ function fakeHost(sockets: readonly InheritedSocket[], drainBoundMs = 5000) {
       return s.fd + 100;
     },
     notifyReady: () => calls.push("READY=1"),
+    awaitTurn: (address) => calls.push(`turn ${address}`),
+    joined: (address) => calls.push(`joined ${address}`),
     notify: (message) => calls.push(message),
     onTerminate: (handler) => {
       calls.push("onTerminate");
@@ -270,5 +272,35 @@ describe("PreloadedWorker: SIGTERM", () => {
     for (const timer of timers) timer.run();
     expect(exits(calls)).toBe(1);
     expect(calls.some((c) => c.startsWith("STATUS=still"))).toBe(false);
+  });
+
+  test("a self-bound address (fd -1) is claimed with no turn of the preload's: the library's openSocket takes it", () => {
+    const { host, calls } = fakeHost([socket(-1, "tcp", "127.0.0.1", 8080)]);
+    const worker = new PreloadedWorker(host);
+    worker.listen(8080, undefined);
+    worker.serving(0, target().drain);
+    expect(calls.filter((c) => /^(turn|claim|joined)/.test(c))).toEqual(["claim -1"]);
+  });
+
+  test("a join (Bun.serve, Deno.serve) waits for its turn, and serving() says it joined, once", () => {
+    const { host, calls } = fakeHost([socket(-1, "tcp", "127.0.0.1", 8080)]);
+    const worker = new PreloadedWorker(host);
+    const match = worker.join(8080, undefined);
+    expect(match).toMatchObject({ kind: "serve", addr: { hostname: "127.0.0.1", port: 8080 } });
+    expect(calls.filter((c) => /^(turn|joined)/.test(c))).toEqual(["turn tcp-127.0.0.1-8080"]);
+    worker.serving(0, target().drain);
+    worker.serving(0, target().drain);
+    expect(calls.filter((c) => /^(turn|joined)/.test(c))).toEqual([
+      "turn tcp-127.0.0.1-8080",
+      "joined tcp-127.0.0.1-8080",
+    ]);
+  });
+
+  test("an inherited socket takes no turn: it is the supervisor's own", () => {
+    const { host, calls } = fakeHost([socket(3, "tcp", "0.0.0.0", 3000)]);
+    const worker = new PreloadedWorker(host);
+    worker.listen(3000, undefined);
+    worker.serving(0, target().drain);
+    expect(calls.some((c) => /^(turn|joined)/.test(c))).toBe(false);
   });
 });
