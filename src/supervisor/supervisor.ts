@@ -343,14 +343,19 @@ class GroupSupervisor implements Supervisor {
   #migration(): void {
     const now = this.#deps.host.readText(MIGRATE_SYSCTL)?.trim();
     const closing = this.#options.selfBind ? "a closing worker's" : "a closing socket's";
+    // With anchors, a worker gets nothing new before it stops, and its queue is empty when it closes.
+    const otherwise =
+      this.#joined !== undefined
+        ? "the supervisor steers new connections away from a worker and lets its queue empty before it stops it, so nothing queued is reset"
+        : `${closing} queued connections are reset`;
     if (now === undefined) {
-      this.#notice(`this kernel has no net.ipv4.tcp_migrate_req; ${closing} queued connections are reset`);
+      this.#notice(`this kernel has no net.ipv4.tcp_migrate_req; ${otherwise}`);
     } else if (now !== "0") {
       if (this.#options.selfBind) this.#notice(`net.ipv4.tcp_migrate_req is on; ${closing} queue moves to the others`);
     } else if (!this.#options.tcpMigrateReq) {
       if (this.#options.selfBind) {
         this.#notice(
-          `net.ipv4.tcp_migrate_req is 0; ${closing} queued connections are reset (tcpMigrateReq, --tcp-migrate-req, turns it on as root)`,
+          `net.ipv4.tcp_migrate_req is 0; ${otherwise}${this.#joined === undefined ? " (tcpMigrateReq, --tcp-migrate-req, turns it on as root)" : ""}`,
         );
       }
     } else if (this.#deps.host.writeText(MIGRATE_SYSCTL, "1")) {
@@ -358,9 +363,7 @@ class GroupSupervisor implements Supervisor {
         `turned on net.ipv4.tcp_migrate_req for this network namespace, as asked: ${closing} queue moves to the others`,
       );
     } else {
-      this.#notice(
-        `net.ipv4.tcp_migrate_req is 0 and may not be changed here; ${closing} queued connections are reset`,
-      );
+      this.#notice(`net.ipv4.tcp_migrate_req is 0 and may not be changed here; ${otherwise}`);
     }
   }
 

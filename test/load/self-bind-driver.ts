@@ -7,7 +7,7 @@
 //   self-bind-driver.ts --app <file> [--runtime node|bun|deno] [--exec <path>]
 //     [--runtime-args "<flags>"] [--port 8080] [--reloads 5] [--rate 300]
 //     [--concurrency 32] [--settle-ms 300] [--client <argv as JSON>]
-//     [--app-args <args as JSON>] [--inherit] [--tcp-migrate-req]
+//     [--app-args <args as JSON>] [--inherit] [--tcp-migrate-req] [--no-preload]
 //   self-bind-driver.ts worker <port> [--work-ms 2] [--busy-at-stop-ms 50]
 //
 // The driver starts 2 self-bound workers of --app (given --app-args, by
@@ -15,8 +15,11 @@
 // supervisor's sockets (an unchanged app, through the preload),
 // on 127.0.0.1:--port, puts the load client on them (client.ts, run by
 // --client, default this process's runtime), reloads --reloads times with
-// --settle-ms of load after each, stops, and prints one JSON line:
-//   { uid, migrateReqBefore, migrateReqAfter, notices, reloads: [{ ok, atMs }],
+// --settle-ms of load after each (with --churn instead: kill -9 of slot 0's
+// worker, a reload, scale to 4, 2 and 4, a reload), stops, and prints one JSON line:
+//   { uid, migrateReqBefore, migrateReqAfter, notices, reloads: [{ ok, atMs }], marks,
+//     anchorQueues (the supervisor's own member's queue after each step), overflows
+//     (the namespace's ListenOverflows meanwhile: SYNs dropped on a full queue),
 //     ok, failed, errors, bodies, failures: [[startMs, endMs, error], ...] }
 //
 // "worker" is a self-bound worker that stays busy when SIGTERM comes, as
@@ -83,6 +86,8 @@ async function drive(): Promise<void> {
       "app-args": { type: "string" },
       inherit: { type: "boolean", default: false },
       "tcp-migrate-req": { type: "boolean", default: false },
+      "no-preload": { type: "boolean", default: false },
+      churn: { type: "boolean", default: false },
     },
   });
   if (values.app === undefined) throw new Error("--app is required");
@@ -102,6 +107,7 @@ async function drive(): Promise<void> {
     listen: [{ hostname: "127.0.0.1", port }],
     selfBind: !values.inherit,
     tcpMigrateReq: values["tcp-migrate-req"],
+    preload: !values["no-preload"],
     graceMs: 10_000,
     readyTimeoutMs: 20_000,
     onEvent: (event) => {
@@ -124,12 +130,52 @@ async function drive(): Promise<void> {
   await client.started;
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   const reloads: { ok: boolean; reason?: string }[] = [];
-  for (let r = 0; r < Number(values.reloads); r++) {
-    client.mark(`reload-${r}`);
-    const result = await supervisor.reload();
-    reloads.push({ ok: result.ok, reason: result.reason });
-    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const settle = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, settleMs));
+  // The supervisor runs in this process: its anchor is the group's socket held by this pid.
+  const anchorQueue = (): number | undefined =>
+    lib
+      .inspectPort(port)
+      .groups.flatMap((g) => g.sockets)
+      .find((socket) => socket.owners.some((o) => o.pid === process.pid))?.queued;
+  const anchorQueues: (number | undefined)[] = [anchorQueue()];
+  const overflowsBefore = lib.listenOverflows().overflows;
+  if (values.churn) {
+    // kill -9 (a crash and its restart), a reload, scale 2 → 4 → 2 → 4, a reload; the anchor must get nothing.
+    const victim = supervisor.workers().find((w) => w.slot === 0) as { pid: number };
+    client.mark("kill");
+    process.kill(victim.pid, "SIGKILL");
+    await new Promise<void>((resolve) => {
+      const wait = (): void => {
+        const slot0 = supervisor.workers().find((w) => w.slot === 0);
+        if (slot0 !== undefined && slot0.pid !== victim.pid && slot0.state === "ready") resolve();
+        else setTimeout(wait, 20);
+      };
+      wait();
+    });
+    client.mark("restarted");
+    anchorQueues.push(anchorQueue());
+    for (const [i, step] of (["reload", 4, 2, 4, "reload"] as const).entries()) {
+      await settle();
+      client.mark(`step-${i}-${step}`);
+      if (step === "reload") {
+        const result = await supervisor.reload();
+        reloads.push({ ok: result.ok, reason: result.reason });
+      } else {
+        await supervisor.scale(step);
+      }
+      anchorQueues.push(anchorQueue());
+    }
+    await settle();
+  } else {
+    for (let r = 0; r < Number(values.reloads); r++) {
+      client.mark(`reload-${r}`);
+      const result = await supervisor.reload();
+      reloads.push({ ok: result.ok, reason: result.reason });
+      await settle();
+    }
   }
+  const overflows = lib.listenOverflows().overflows - overflowsBefore;
+  anchorQueues.push(anchorQueue());
   const load = await client.stop();
   const clean = await supervisor.stop();
   const { samples, marks, ...counts } = load;
@@ -142,6 +188,9 @@ async function drive(): Promise<void> {
     clean,
     unexpected,
     reloads: reloads.map((reload, r) => ({ ...reload, atMs: marks[`reload-${r}`] })),
+    marks,
+    anchorQueues,
+    overflows,
     ...counts,
     failures,
   };
