@@ -66,15 +66,17 @@ Options:
       --ready-timeout <seconds>
                            how long a new worker may take to become ready;
                            later counts as a failure (default 30)
-      --self-bind          workers bind their own sockets (for Bun.serve and
-                           Deno.serve, which cannot serve an inherited fd).
-                           A worker that stops then closes its socket, and
-                           Linux resets every connection waiting in that
-                           socket's accept queue unless
-                           net.ipv4.tcp_migrate_req is 1; the supervisor
-                           reads it and says which holds: with it at 0, each
-                           restart, reload or scale-down can reset the
-                           connections queued on the closing worker's socket
+      --self-bind          workers bind their own sockets in the group (for
+                           Bun.serve and Deno.serve, which cannot serve an
+                           inherited fd: the preload binds them with
+                           reusePort on the served address). The supervisor
+                           keeps one member itself, its queue full, lets
+                           workers join one at a time and steers new
+                           connections to ready workers only, so a worker it
+                           stops has an empty queue when its socket closes:
+                           nothing is reset, without privilege. Without the
+                           preload, a closing worker's queued connections
+                           are reset unless net.ipv4.tcp_migrate_req is 1
       --tcp-migrate-req    turn net.ipv4.tcp_migrate_req on for this network
                            namespace (as root). In the root namespace that is
                            a host-wide setting, so it is only written when
