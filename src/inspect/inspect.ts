@@ -1,5 +1,6 @@
 import type { Sys } from "../ffi/sys.ts";
-import { formatHostPort, formatIp, parseHost } from "../socket/_ip.ts";
+import { formatHostPort, parseHost } from "../socket/_ip.ts";
+import { portSockets } from "../socket/_listening.ts";
 import { listProcDir, readProcFile } from "../socket/_proc.ts";
 import { encodeSockaddr } from "../socket/_sockaddr.ts";
 import { listenerStats } from "../socket/stats.ts";
@@ -83,16 +84,6 @@ const TCP_STATES: Record<string, string> = {
   "0A": "LISTEN",
 };
 
-/** An address from /proc/net: hex words in host order ("0100007F" is 127.0.0.1 on little-endian). */
-function decodeHexAddress(hex: string, littleEndian: boolean): string {
-  const words = hex.match(/.{8}/g) ?? [];
-  const bytes = words.flatMap((word) => {
-    const b = (word.match(/../g) ?? []).map((h) => Number.parseInt(h, 16));
-    return littleEndian ? b.reverse() : b;
-  });
-  return formatIp({ family: bytes.length === 4 ? 4 : 6, bytes: Uint8Array.from(bytes), scopeId: 0 });
-}
-
 /**
  * A listener's backlog, which /proc/net/tcp does not show: read with
  * TCP_INFO on a copy of an owner's fd (pidfd_getfd, which needs ptrace
@@ -123,34 +114,12 @@ function backlogOf(sys: Sys, owners: readonly SocketOwner[]): number | undefined
 
 /** Sockets bound to `port` in this network namespace's tables (TCP listeners and UDP sockets). */
 function readTables(sys: Sys, port: number): Omit<PortSocket, "owners" | "ownersResolved">[] {
-  const sockets: Omit<PortSocket, "owners" | "ownersResolved">[] = [];
-  const little = sys.platform.littleEndian;
-  for (const transport of ["tcp", "udp"] as const) {
-    for (const file of [transport, `${transport}6`]) {
-      // "sl local_address rem_address st tx_queue:rx_queue tr:when retrnsmt uid timeout inode ref pointer drops"
-      for (const line of (readProcFile(sys, `/proc/net/${file}`) ?? "").split("\n").slice(1)) {
-        const f = line.trim().split(/\s+/);
-        const [address, portHex] = (f[1] ?? "").split(":");
-        if (address === undefined || portHex === undefined || Number.parseInt(portHex, 16) !== port) continue;
-        const state = TCP_STATES[f[3] ?? ""] ?? f[3] ?? "";
-        // Connections to the port share its number; only what is bound to serve it counts.
-        if (transport === "tcp" && state !== "LISTEN") continue;
-        const rx = (f[4] ?? "").split(":")[1] ?? "0";
-        sockets.push({
-          transport,
-          hostname: decodeHexAddress(address, little),
-          port,
-          state,
-          uid: Number(f[7]),
-          inode: f[9] ?? "",
-          queued: Number.parseInt(rx, 16),
-          // A listener's tx_queue column is 0, not its backlog: that comes from its owner's fd.
-          ...(transport === "udp" ? { drops: Number(f[12] ?? 0) } : {}),
-        });
-      }
-    }
-  }
-  return sockets;
+  return portSockets(sys, port, ["tcp", "udp"]).map(({ drops, state, ...socket }) => ({
+    ...socket,
+    state: TCP_STATES[state] ?? state,
+    // A listener's tx_queue column is 0, not its backlog: that comes from its owner's fd.
+    ...(socket.transport === "udp" ? { drops } : {}),
+  }));
 }
 
 /** Every process's socket fds by inode, and how many processes' fds could not be read. */
