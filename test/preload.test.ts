@@ -356,6 +356,16 @@ describe("a Deno worker serves with each way of giving its permissions", () => {
       argv: (args) => expect(permissions(args)).toEqual(["--allow-ffi", `--allow-env=HOME,${variables}`]),
     },
     {
+      title: "--allow-ffi=<a library of the app's>: libc joined to the list by its absolute path",
+      flags: "--allow-ffi=./native/addon.so",
+      argv: (args) => {
+        const [env, ffi, ...rest] = permissions(args);
+        expect(env).toBe(`--allow-env=${variables}`);
+        expect(ffi).toMatch(/^--allow-ffi=\.\/native\/addon\.so,\/\S+\/libc\.so\.6$/);
+        expect(rest).toEqual([]);
+      },
+    },
+    {
       title: "no runtime args: FFI and the library's variables",
       flags: "",
       argv: (args) => expect(permissions(args)).toEqual(["--allow-ffi", `--allow-env=${variables}`]),

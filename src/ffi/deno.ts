@@ -15,9 +15,24 @@ const ctypes: Record<CType, Deno.NativeType> = {
   isize: "isize",
 };
 
+/**
+ * The libc names Deno lets this process open. An `--allow-ffi=…` list
+ * names libraries by path, and Deno resolves a bare name ("libc.so.6")
+ * against the working directory, so a worker of `reuseport run` also tries
+ * the supervisor's libc by its absolute path (REUSEPORT_LIBC), which the
+ * supervisor adds to such a list.
+ */
+function allowedLibc(platform: PlatformTable): string[] {
+  const env = Deno.permissions.querySync({ name: "env", variable: "REUSEPORT_LIBC" }).state === "granted";
+  const absolute = env ? Deno.env.get("REUSEPORT_LIBC") : undefined;
+  const names = absolute === undefined || absolute === "" ? [...platform.libc] : [absolute, ...platform.libc];
+  return names.filter((path) => Deno.permissions.querySync({ name: "ffi", path }).state === "granted");
+}
+
 /** Loads libc with Deno.dlopen and returns the `Sys` for this platform. */
 export function loadSys(platform: PlatformTable): Sys {
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+  const names = allowedLibc(platform);
+  if (names.length === 0) {
     throw new Error("reuseport calls libc through FFI: run Deno with --allow-ffi");
   }
   const definitions: Record<string, Deno.ForeignFunction> = {
@@ -38,7 +53,7 @@ export function loadSys(platform: PlatformTable): Sys {
     result: "i32",
     nonblocking: true,
   };
-  const { handle: lib, name } = openFirst(platform.libc, (n) => Deno.dlopen(n, definitions));
+  const { handle: lib, name } = openFirst(names, (n) => Deno.dlopen(n, definitions));
   const symbolsFound = lib.symbols as Record<string, unknown>;
   const errnoPointer = (symbolsFound[platform.errnoSymbol] as () => Deno.PointerValue)();
   if (errnoPointer === null) throw new Error(`${platform.errnoSymbol}() returned NULL`);

@@ -12,6 +12,7 @@ export const WORKER_VARIABLES: readonly string[] = [
   "REUSEPORT_SUPERVISOR_PID",
   "REUSEPORT_DRAIN_MS",
   "REUSEPORT_SELF_BIND",
+  "REUSEPORT_LIBC",
   // Set for the app, which reads it to know its port.
   "PORT",
 ];
@@ -37,9 +38,11 @@ function flagName(arg: string): string {
  * join the user's list instead of standing beside it. `-A` and a
  * permission set (`-P`, deno.json's "permissions") are taken as they are
  * (with `--unstable-net` beside them): the set must grant FFI and these
- * variables, or the library's first call says which flag is missing.
+ * variables, or the library's first call says which flag is missing. An
+ * `--allow-ffi=…` list gets `libc`, the absolute path of the supervisor's
+ * libc: Deno resolves a library's bare name against the working directory.
  */
-export function denoPermissionArgs(userArgs: readonly string[]): string[] {
+export function denoPermissionArgs(userArgs: readonly string[], libc?: string): string[] {
   const names = userArgs.map(flagName);
   // Deno.serve({ reusePort }) is unstable in Deno 2.9; the preload asks for it to join the group.
   const unstable = names.includes("--unstable-net") || names.includes("--unstable") ? [] : ["--unstable-net"];
@@ -49,9 +52,12 @@ export function denoPermissionArgs(userArgs: readonly string[]): string[] {
   if (!names.includes("--allow-ffi")) added.push("--allow-ffi");
   const variables = WORKER_VARIABLES.join(",");
   const all = userArgs.includes("--allow-env") || userArgs.includes("-E");
-  const rewritten = userArgs.map((arg) =>
-    !all && flagName(arg) === "--allow-env" && arg.includes("=") ? `${arg},${variables}` : arg,
-  );
+  const rewritten = userArgs.map((arg) => {
+    if (!all && flagName(arg) === "--allow-env" && arg.includes("=")) return `${arg},${variables}`;
+    // A list of libraries: libc joins it by its absolute path, which the library then opens (REUSEPORT_LIBC).
+    if (libc !== undefined && flagName(arg) === "--allow-ffi" && arg.includes("=")) return `${arg},${libc}`;
+    return arg;
+  });
   if (!all && !names.includes("--allow-env")) added.push(`--allow-env=${variables}`);
   return [...added, ...unstable, ...rewritten];
 }
@@ -68,10 +74,11 @@ export function workerArgv(
   command: ResolvedCommand,
   own: { readonly runtime: WorkerRuntime; readonly execPath: string },
   preload: string | undefined,
+  libc?: string,
 ): string[] {
   const executable = command.executable ?? (command.runtime === own.runtime ? own.execPath : command.runtime);
   const flags =
-    command.runtime === "deno" ? ["run", ...denoPermissionArgs(command.runtimeArgs)] : [...command.runtimeArgs];
+    command.runtime === "deno" ? ["run", ...denoPermissionArgs(command.runtimeArgs, libc)] : [...command.runtimeArgs];
   if (command.preload && preload !== undefined) flags.push(PRELOAD_FLAG[command.runtime], preload);
   return [executable, ...flags, command.app, ...command.args];
 }
@@ -79,4 +86,13 @@ export function workerArgv(
 /** The command that starts `argv` with LISTEN_PID set to its own pid. */
 export function withListenPid(argv: readonly string[]): { command: string; args: string[] } {
   return { command: "/bin/sh", args: ["-c", SET_LISTEN_PID, ...argv] };
+}
+
+/** The absolute path of the library named `libcName` ("libc.so.6") in a /proc/<pid>/maps text. */
+export function libcPathIn(maps: string, libcName: string): string | undefined {
+  for (const line of maps.split("\n")) {
+    const at = line.indexOf("/");
+    if (at !== -1 && line.endsWith(`/${libcName}`)) return line.slice(at);
+  }
+  return undefined;
 }

@@ -4,11 +4,12 @@ import { getAffinity, withThreadAffinity } from "../cpu/affinity.ts";
 import type { WatchReadable } from "../ffi/readiness.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { formatHostPort } from "../socket/_ip.ts";
+import { readProcFile } from "../socket/_proc.ts";
 import { setTimeoutOption } from "../socket/sockopt.ts";
 import { socketStats } from "../socket/stats.ts";
 import { type BalancedGroup, GroupBalancer } from "../steer/balancer.ts";
 import type { InheritedSocket, Listener, ListenOptions, NetAddr, RawSocket, SocketOptions } from "../types.ts";
-import { withListenPid, workerArgv } from "./_command.ts";
+import { libcPathIn, withListenPid, workerArgv } from "./_command.ts";
 import type { ChildHandle, ProcessHost, SupervisorSignal } from "./_host.ts";
 import { JoinedGroups } from "./_joined.ts";
 import { LineSplitter } from "./_lines.ts";
@@ -178,6 +179,8 @@ class GroupSupervisor implements Supervisor {
   #balancer: GroupBalancer | undefined;
   /** With selfBind and the preload: the anchors, the workers' turns to join, and the steering over their members. */
   #joined: JoinedGroups<Worker> | undefined;
+  /** This process's libc's absolute path ("" where it cannot be told), once asked for. */
+  #libc: string | undefined;
   /** Slots being removed by a scale: still members of the groups, getting nothing new, until their workers exit. */
   #retiring: Slot[] = [];
   /** With `pin`: the CPUs the supervisor may run on, read once at the start; slot i's worker gets the (i mod n)th. */
@@ -451,7 +454,9 @@ class GroupSupervisor implements Supervisor {
     // Apps written for PaaS hosts listen on $PORT: the first TCP address's.
     const tcp = this.addresses.find((a) => a.transport === "tcp");
     if (env.PORT === undefined && tcp !== undefined) env.PORT = String(tcp.port);
-    const argv = workerArgv(command, host, this.#deps.preload(command.runtime));
+    const libc = command.runtime === "deno" ? this.#libcPath() : undefined;
+    if (libc !== undefined) env.REUSEPORT_LIBC = libc;
+    const argv = workerArgv(command, host, this.#deps.preload(command.runtime), libc);
     let spawn = { command: argv[0] as string, args: argv.slice(1) };
     if (slot.sockets.length > 0) {
       env.LISTEN_FDS = String(slot.sockets.length);
@@ -556,6 +561,15 @@ class GroupSupervisor implements Supervisor {
         this.#deps.notifyReady();
       }
     }
+  }
+
+  /** This process's libc by absolute path, which a Deno worker's `--allow-ffi=…` list needs (read once). */
+  #libcPath(): string | undefined {
+    if (this.#libc === undefined) {
+      const sys = this.#deps.sys();
+      this.#libc = libcPathIn(readProcFile(sys, "/proc/self/maps") ?? "", sys.libcName.split("/").pop() ?? "") ?? "";
+    }
+    return this.#libc === "" ? undefined : this.#libc;
   }
 
   /** A worker asks for its turn to join a group; without anchors (no selfBind), it has it at once. */

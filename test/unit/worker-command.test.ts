@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { denoPermissionArgs, WORKER_VARIABLES, workerArgv } from "../../src/supervisor/_command.ts";
+import { denoPermissionArgs, libcPathIn, WORKER_VARIABLES, workerArgv } from "../../src/supervisor/_command.ts";
 import type { ResolvedCommand } from "../../src/supervisor/_options.ts";
 
 const variables = WORKER_VARIABLES.join(",");
@@ -7,7 +7,7 @@ const variables = WORKER_VARIABLES.join(",");
 describe("denoPermissionArgs", () => {
   test("the variables the library reads", () => {
     expect(variables).toBe(
-      "LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,NOTIFY_SOCKET,REUSEPORT_SLOT,REUSEPORT_GENERATION,REUSEPORT_SUPERVISOR_PID,REUSEPORT_DRAIN_MS,REUSEPORT_SELF_BIND,PORT",
+      "LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,NOTIFY_SOCKET,REUSEPORT_SLOT,REUSEPORT_GENERATION,REUSEPORT_SUPERVISOR_PID,REUSEPORT_DRAIN_MS,REUSEPORT_SELF_BIND,REUSEPORT_LIBC,PORT",
     );
   });
 
@@ -186,5 +186,30 @@ describe("workerArgv", () => {
     const runtimeArgs = ["--import", "tsx"];
     workerArgv(command({ runtimeArgs }), ownNode, preload);
     expect(runtimeArgs).toEqual(["--import", "tsx"]);
+  });
+
+  describe("libc for an --allow-ffi list", () => {
+    test("the list gets the absolute path, in place; a bare --allow-ffi does not", () => {
+      expect(denoPermissionArgs(["--allow-ffi=./a.so"], "/usr/lib/x86_64-linux-gnu/libc.so.6")[0]).toBe(
+        `--allow-env=${WORKER_VARIABLES.join(",")}`,
+      );
+      expect(denoPermissionArgs(["--allow-ffi=./a.so"], "/usr/lib/x86_64-linux-gnu/libc.so.6")).toContain(
+        "--allow-ffi=./a.so,/usr/lib/x86_64-linux-gnu/libc.so.6",
+      );
+      expect(denoPermissionArgs(["--allow-ffi"], "/lib/libc.so.6")).toEqual([
+        `--allow-env=${WORKER_VARIABLES.join(",")}`,
+        "--unstable-net",
+        "--allow-ffi",
+      ]);
+    });
+
+    test("libcPathIn finds the mapped library by its name", () => {
+      const maps = [
+        "7f843da7c000-7f843daa2000 r--p 00000000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6",
+        "7f843dc4b000-7f843dc4f000 r--p 00000000 fe:00 339381                     /usr/lib/x86_64-linux-gnu/libm.so.6",
+      ].join("\n");
+      expect(libcPathIn(maps, "libc.so.6")).toBe("/usr/lib/x86_64-linux-gnu/libc.so.6");
+      expect(libcPathIn(maps, "libc.musl-x86_64.so.1")).toBeUndefined();
+    });
   });
 });
