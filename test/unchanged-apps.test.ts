@@ -28,6 +28,8 @@ interface DriverReport {
   readonly errors: Readonly<Record<string, number>>;
   readonly bodies: Readonly<Record<string, number>>;
   readonly failures: readonly (readonly [number, number, string])[];
+  readonly marks: Readonly<Record<string, number>>;
+  readonly workerCounts: readonly { pid: number; received: number; answered: number }[];
 }
 
 const driver = join(root, "test/load/self-bind-driver.ts");
@@ -38,6 +40,7 @@ function runAsNobody(
   runtime: RuntimeId,
   runtimeArgs: readonly string[],
   env: Record<string, string> = {},
+  extra: readonly string[] = [],
 ): Promise<DriverReport> {
   const [executable, ...rest] = runtimes[runtime].argv("x") as [string, ...string[]];
   const name = runtime === "bun" ? "bun" : runtime === "deno" ? "deno" : "node";
@@ -57,6 +60,7 @@ function runAsNobody(
     String(RELOADS),
     "--app-args",
     "[]",
+    ...extra,
   ]);
   return runInNamespace<DriverReport>(argv, "nobody", { cwd: root, timeoutMs: 60_000, env });
 }
@@ -110,3 +114,28 @@ test("contrast: the same Express app exiting at SIGTERM by a handler of its own 
   expect(report.reloads.every((r) => r.ok)).toBe(true);
   expect(report.failed, JSON.stringify(report.errors)).toBeGreaterThan(0);
 }, 70_000);
+
+describe("a graceful stop under load (Express 5 on node26): every request a worker received is answered", () => {
+  test("with the preload's drain: received = answered in every worker, each exits 0", async () => {
+    const report = await runAsNobody("test/apps/express.mjs", "node26", [], {}, ["--stop-under-load"]);
+    figures.push(`  Express 5 on node26, stopped under load: ${JSON.stringify(report.workerCounts)}`);
+    expect(report.clean, "every worker exited 0").toBe(true);
+    expect(report.workerCounts.length, "every worker said what it answered").toBeGreaterThanOrEqual(2 * (RELOADS + 1));
+    for (const counts of report.workerCounts) expect(counts.answered, JSON.stringify(counts)).toBe(counts.received);
+    // What fails is what the kernel still held once the workers had stopped accepting: never a request cut off.
+    const stop = report.marks.stop as number;
+    expect(Object.keys(report.errors).filter((kind) => kind !== "ECONNRESET" && kind !== "ECONNREFUSED")).toEqual([]);
+    for (const [startMs] of report.failures) expect(startMs).toBeGreaterThanOrEqual(stop);
+  }, 70_000);
+
+  test("contrast: exiting at SIGTERM by its own handler, workers leave requests they received unanswered", async () => {
+    const report = await runAsNobody("test/apps/express.mjs", "node26", [], { EXIT_ON_SIGTERM: "1" }, [
+      "--stop-under-load",
+    ]);
+    const unanswered = report.workerCounts.reduce((sum, c) => sum + c.received - c.answered, 0);
+    figures.push(
+      `  Express 5 on node26 exiting at SIGTERM, stopped under load: ${unanswered} received and never answered`,
+    );
+    expect(unanswered).toBeGreaterThan(0);
+  }, 70_000);
+});

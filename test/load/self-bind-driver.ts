@@ -88,6 +88,7 @@ async function drive(): Promise<void> {
       "tcp-migrate-req": { type: "boolean", default: false },
       "no-preload": { type: "boolean", default: false },
       churn: { type: "boolean", default: false },
+      "stop-under-load": { type: "boolean", default: false },
     },
   });
   if (values.app === undefined) throw new Error("--app is required");
@@ -96,6 +97,7 @@ async function drive(): Promise<void> {
   const { lib } = await loadForRuntime();
   const migrateReqBefore = readFileSync(MIGRATE_REQ, "utf8").trim();
   const notices: string[] = [];
+  const workerCounts: { pid: number; received: number; answered: number }[] = [];
   const unexpected: SupervisorEvent[] = [];
   const supervisor = lib.supervise({
     app: values.app,
@@ -116,6 +118,10 @@ async function drive(): Promise<void> {
     },
     onOutput: (line) => {
       if (line.stream === "stderr") process.stderr.write(`[${line.slot}] ${line.line}\n`);
+      // An app that counts what it received and answered says so at exit (test/apps/express.mjs).
+      const counts = /received (\d+) answered (\d+)/.exec(line.line);
+      if (counts !== null)
+        workerCounts.push({ pid: line.pid, received: Number(counts[1]), answered: Number(counts[2]) });
     },
   });
   await supervisor.ready;
@@ -176,8 +182,12 @@ async function drive(): Promise<void> {
   }
   const overflows = lib.listenOverflows().overflows - overflowsBefore;
   anchorQueues.push(anchorQueue());
+  // A graceful stop with the load still on: the client stops once the supervisor has.
+  if (values["stop-under-load"]) client.mark("stop");
+  const stopped = values["stop-under-load"] ? supervisor.stop() : undefined;
+  if (stopped !== undefined) await stopped;
   const load = await client.stop();
-  const clean = await supervisor.stop();
+  const clean = await (stopped ?? supervisor.stop());
   const { samples, marks, ...counts } = load;
   const failures = samples.filter(([, , outcome]) => !(outcome in load.bodies));
   const report = {
@@ -191,6 +201,7 @@ async function drive(): Promise<void> {
     marks,
     anchorQueues,
     overflows,
+    workerCounts,
     ...counts,
     failures,
   };
