@@ -89,7 +89,10 @@ export function formatStatus(name: string, generation: number, slots: number, wo
         .map((s) => {
           const queue =
             s.queued !== undefined
-              ? `${s.queued}/${s.backlog}`
+              ? // A self-bound worker's own socket: its place in the group, and no backlog the supervisor can read.
+                s.member !== undefined
+                ? `${s.queued} (member ${s.member})`
+                : `${s.queued}/${s.backlog}`
               : s.queuedBytes !== undefined
                 ? `${s.queuedBytes}B`
                 : "-";

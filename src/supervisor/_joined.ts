@@ -305,12 +305,16 @@ export class JoinedGroups<W extends JoiningWorker> {
     return total;
   }
 
-  /** The member indexes of each group, for status: the anchor first. */
-  describe(): { addr: NetAddr; members: { pid: number | undefined; index: number }[] }[] {
-    return this.#groups.map((g) => ({
-      addr: g.addr,
-      members: [{ pid: undefined, index: 0 }, ...g.members.map((m, i) => ({ pid: m.worker.pid, index: i + 1 }))],
-    }));
+  /** The worker's members, for status: address, place in the group, queue, and whether steered to. */
+  sockets(worker: W): { addr: NetAddr; member: number; queued: number; steeredTo: boolean }[] {
+    return this.#groups.flatMap((group) => {
+      const queues = new Map(this.#listeners(group).map((s) => [s.inode, s.queued]));
+      return group.members.flatMap((m, i) =>
+        m.worker === worker
+          ? [{ addr: group.addr, member: i + 1, queued: queues.get(m.inode) ?? 0, steeredTo: this.#eligible(worker) }]
+          : [],
+      );
+    });
   }
 
   close(): void {

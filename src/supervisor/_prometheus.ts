@@ -90,7 +90,10 @@ export function formatPrometheus(status: SupervisorStatus): string {
           labels,
           socket.queued,
         );
-        sample("reuseport_socket_backlog", "The accept queue's limit.", "gauge", labels, socket.backlog ?? 0);
+        // A self-bound worker's own socket has no backlog the supervisor can read.
+        if (socket.backlog !== undefined) {
+          sample("reuseport_socket_backlog", "The accept queue's limit.", "gauge", labels, socket.backlog);
+        }
       }
       if (socket.queuedBytes !== undefined) {
         sample(

@@ -679,7 +679,10 @@ class GroupSupervisor implements Supervisor {
         uptimeMs: now - w.startedAt,
         restarts: w.slot.restarts,
         crashLooping: w.slot.crashLooping,
-        sockets: w.slot.sockets.map((socket, a) => this.#socketInfo(socket, a, w.slot.index)),
+        sockets:
+          this.#joined === undefined
+            ? w.slot.sockets.map((socket, a) => this.#socketInfo(socket, a, w.slot.index))
+            : this.#joined.sockets(w),
         ...(w.cpu === undefined ? {} : { cpu: w.cpu }),
       }))
       .sort((a, b) => a.slot - b.slot || a.generation - b.generation);

@@ -235,6 +235,11 @@ export interface SlotSocket {
    * than others under "queue", or is being retired by a scale.
    */
   readonly steeredTo?: boolean;
+  /**
+   * With selfBind: the worker's own socket's place in the group, as the
+   * supervisor records it (0 is the supervisor's anchor, which no worker holds).
+   */
+  readonly member?: number;
 }
 
 /** How a worker ended. */
