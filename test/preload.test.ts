@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import http2 from "node:http2";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -176,6 +177,29 @@ describe.each(["node20", "node26", "deno"] as const)("the preload on %s", (id) =
       await expectServes(run);
       if (callback) await run.watched.waitFor(/^\[0\] callback$/m);
       expect(run.watched.output()).not.toMatch(/EADDRINUSE|ERR_INHERITED_SOCKET|does not serve/);
+    });
+  });
+
+  test("http2.createServer().listen(PORT) (h2c) serves the supervisor's socket", async () => {
+    await supervise(id, ["-w", "1", "-p", "0", ...workerFlags[id], listenForms, "http2"], async (run) => {
+      expect(await listened(run.watched)).toEqual({ address: "0.0.0.0", family: "IPv4", port: run.port });
+      const [, pid] = await run.watched.waitFor(/slot 0 pid (\d+) gen 1: ready in \d+ ms/);
+      const session = http2.connect(`http://127.0.0.1:${run.port}`);
+      try {
+        const body = await new Promise<string>((resolve, reject) => {
+          const stream = session.request({ ":path": "/" });
+          let text = "";
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          stream.on("end", () => resolve(text));
+          stream.on("error", reject);
+        });
+        expect(body).toBe(pid);
+      } finally {
+        session.close();
+      }
     });
   });
 

@@ -6,28 +6,33 @@
 // JSON>" on 'listening', "callback" when the listen's own callback runs and
 // "error <code>: <message>" on 'error'; it answers every request with its pid.
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
 
 const [form = "port", arg] = process.argv.slice(2);
 const port = Number(process.env.PORT);
 const callback = () => console.log("callback");
 
+const answer = (_request, response) => {
+  response.setHeader("content-type", "text/plain");
+  response.end(String(process.pid));
+};
 const server =
   form === "net"
     ? net.createServer((socket) => {
         const body = String(process.pid);
         socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
       })
-    : http.createServer((_request, response) => {
-        response.setHeader("content-type", "text/plain");
-        response.end(String(process.pid));
-      });
+    : form === "http2"
+      ? http2.createServer(answer)
+      : http.createServer(answer);
 server.on("listening", () => console.log(`listening ${JSON.stringify(server.address())}`));
 server.on("error", (error) => console.log(`error ${error.code}: ${error.message}`));
 
 switch (form) {
   case "port":
   case "net":
+  case "http2":
     server.listen(port);
     break;
   case "string":
