@@ -2,7 +2,9 @@
 // 20, Node 26, Bun and Deno; hashing, and the queue-aware and stall-aware
 // steering) against Node's cluster (SCHED_RR and SCHED_NONE), PM2's cluster
 // mode, each runtime's own reusePort with workers started by hand, nginx
-// with reuseport, and one process alone. Workloads: HTTP connection per
+// with reuseport, and one process alone; and unchanged apps (Express,
+// Bun.serve, Deno.serve, importing nothing of reuseport) under reuseport
+// run, PM2, cluster and deno serve --parallel. Workloads: HTTP connection per
 // request, keep-alive, a burst of connections at once, and a CPU-heavy mix;
 // then wake-ups per connection with 2 and 8 workers at a low rate, and
 // failed requests across reloads under load. Writes bench/RESULTS.md and
@@ -264,7 +266,9 @@ const measured: Omit<Results, "targets"> = {
   notes,
 };
 const results: Results = { ...measured, targets: judgeTargets(measured) };
-for (const contender of chosen) if (contender.caveat !== undefined) notes.push(contender.caveat);
+// One note per caveat, however many contenders it is about.
+for (const contender of chosen)
+  if (contender.caveat !== undefined && !notes.includes(contender.caveat)) notes.push(contender.caveat);
 for (const { contender, workload, samples } of measured.load) {
   const failed = samples.reduce((sum, s) => sum + s.failed, 0);
   if (failed === 0) continue;

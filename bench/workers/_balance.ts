@@ -9,9 +9,13 @@ export const BALANCE_CONNECTIONS = 100_000;
 /** The workloads whose connections count: a connection per request, each placed by the kernel (or the master). */
 export const balanceWorkloads: readonly Workload[] = ["close", "burst"];
 
-/** The plain reuseport run contenders (the kernel's hash, no steering option): the ones the CV target is about. */
+/**
+ * The plain reuseport run contenders (the kernel's hash, no steering option, the benchmark's own apps): the
+ * ones the CV and cluster targets are about. The unchanged apps and the run without the preload are there for
+ * their comparisons, not for these targets.
+ */
 export const isHashedReuseport = (contender: Pick<Contender, "id" | "family">): boolean =>
-  contender.family === "reuseport" && !/-queue$|-stall-aware$/.test(contender.id);
+  contender.family === "reuseport" && !/-queue$|-stall-aware$|-express$|-serve$|-nopreload$/.test(contender.id);
 
 /**
  * Connections per worker, summed over the rounds of the balance workloads

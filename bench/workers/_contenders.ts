@@ -47,8 +47,18 @@ async function up(port: number, workers: number, running: Omit<Running, "port">,
   return { port, ...running };
 }
 
-/** The supervisor's command for workers on a runtime: `reuseport run` on Node 20, whatever the workers run. */
-function supervisorArgv(id: RuntimeId, workers: number, port: number, file: string, extra: string[]): string[] {
+/**
+ * The supervisor's command for workers on a runtime: `reuseport run` on Node 20, whatever the workers run.
+ * `appArgs` follow the app: "inherited" for the apps that adopt the socket themselves, none for an unchanged app.
+ */
+function supervisorArgv(
+  id: RuntimeId,
+  workers: number,
+  port: number,
+  file: string,
+  extra: readonly string[],
+  appArgs: readonly string[] = ["inherited"],
+): string[] {
   const [executable = "", ...flags] = runtimes[id].argv(file);
   const runtime = id === "bun" ? "bun" : id === "deno" ? "deno" : "node";
   const runtimeArgs =
@@ -70,63 +80,119 @@ function supervisorArgv(id: RuntimeId, workers: number, port: number, file: stri
     "10",
     ...extra,
     file,
-    "inherited",
+    ...appArgs,
   ]);
+}
+
+/** Starts `reuseport run` with this command and waits until every worker is ready and has answered; SIGHUP reloads. */
+async function supervised(argv: readonly string[], workers: number, port: number): Promise<Running> {
+  const supervisor = start(argv, { cwd: root });
+  await supervisor.waitFor(/ready in \d+ ms/, START_TIMEOUT_MS, workers);
+  let generation = 1;
+  return up(
+    port,
+    workers,
+    {
+      roots: () => [supervisor.pid],
+      async reload() {
+        generation++;
+        supervisor.child.kill("SIGHUP");
+        await supervisor.waitFor(new RegExp(`reloaded: generation ${generation} serving`), START_TIMEOUT_MS);
+      },
+      stop: () => stopProcess(supervisor.child, 15_000),
+    },
+    [supervisor],
+  );
 }
 
 function reuseport(
   id: RuntimeId,
   server: "listen" | "own",
-  options: { steer?: "queue" | "stall-aware"; workloads: readonly Workload[]; wakeups?: boolean; reloads?: boolean },
+  options: {
+    steer?: "queue" | "stall-aware";
+    /** false: `--no-preload`, the workers started without the preload. */
+    preload?: false;
+    workloads: readonly Workload[];
+    wakeups?: boolean;
+    reloads?: boolean;
+  },
 ): ContenderSpec {
   const own = { node20: "node:http", node26: "node:http", bun: "Bun.listen", deno: "node:http" }[id];
   const file = server === "listen" ? app("listen.ts") : id === "bun" ? app("bun-tcp.ts") : app("node-http.ts");
   const steer = options.steer === undefined ? "" : ` · --steer ${options.steer}`;
+  const preload = options.preload === false ? " · --no-preload" : "";
   return {
-    id: `reuseport-${id}-${server === "listen" ? "listen" : "own"}${options.steer === undefined ? "" : `-${options.steer}`}`,
-    label: `reuseport run · ${names[id]} · ${server === "listen" ? "listen()" : own}${steer}`,
+    id:
+      `reuseport-${id}-${server === "listen" ? "listen" : "own"}` +
+      `${options.steer === undefined ? "" : `-${options.steer}`}${options.preload === false ? "-nopreload" : ""}`,
+    label: `reuseport run · ${names[id]} · ${server === "listen" ? "listen()" : own}${steer}${preload}`,
     runtime: id,
     family: "reuseport",
     server: server === "listen" ? "listen() (default engine)" : `${own} on the adopted fd`,
     workloads: options.workloads,
     wakeups: options.wakeups ?? false,
     ...(options.reloads ? { reloads: "SIGHUP to the supervisor" } : {}),
-    async start(workers, port) {
-      const extra = options.steer === undefined ? [] : ["--steer", options.steer];
-      const supervisor = start(supervisorArgv(id, workers, port, file, extra), { cwd: root });
-      await supervisor.waitFor(/ready in \d+ ms/, START_TIMEOUT_MS, workers);
-      let generation = 1;
-      return up(
-        port,
-        workers,
-        {
-          roots: () => [supervisor.pid],
-          async reload() {
-            generation++;
-            supervisor.child.kill("SIGHUP");
-            await supervisor.waitFor(new RegExp(`reloaded: generation ${generation} serving`), START_TIMEOUT_MS);
-          },
-          stop: () => stopProcess(supervisor.child, 15_000),
-        },
-        [supervisor],
-      );
+    start(workers, port) {
+      const extra = [
+        ...(options.steer === undefined ? [] : ["--steer", options.steer]),
+        ...(options.preload === false ? ["--no-preload"] : []),
+      ];
+      return supervised(supervisorArgv(id, workers, port, file, extra), workers, port);
     },
   };
 }
 
-function cluster(id: "node20" | "node26", policy: "rr" | "none", wakeups: boolean): ContenderSpec {
+/**
+ * `reuseport run` with an unchanged app, one that imports nothing of reuseport and listens on PORT: Express
+ * on Node 20 (PM2's Node here, so the three Express rows run on one Node), whose listen the preload makes serve the adopted fd; Bun.serve's default export and Deno.serve
+ * with `--self-bind`, which the preload binds with reusePort on the served address.
+ */
+function unchanged(id: "node20" | "bun" | "deno", workloads: readonly Workload[]): ContenderSpec {
+  const { name, server, file } = {
+    node20: { name: "express", server: "Express 5", file: app("express.mjs") },
+    bun: { name: "serve", server: "Bun.serve", file: app("bun-unchanged.ts") },
+    deno: { name: "serve", server: "Deno.serve", file: app("deno-unchanged-run.ts") },
+  }[id];
+  const selfBind = id !== "node20";
   return {
-    id: `cluster-${policy}-${id}`,
-    label: `cluster ${policy === "rr" ? "SCHED_RR" : "SCHED_NONE"} · ${names[id]} · node:http`,
+    id: `reuseport-${id}-${name}`,
+    label: `reuseport run · ${names[id]} · ${server} (unchanged${selfBind ? ", --self-bind" : ""})`,
+    runtime: id,
+    family: "reuseport",
+    // Express's is the string cluster's and PM2's runs of express.mjs have, which the cluster RR reference matches.
+    server: selfBind ? `${server}, bound by the preload (--self-bind)` : server,
+    workloads,
+    wakeups: false,
+    reloads: "SIGHUP to the supervisor",
+    ...(id === "bun" ? { caveat: BUN_SERVE_CLOSE } : {}),
+    start: (workers, port) =>
+      supervised(supervisorArgv(id, workers, port, file, selfBind ? ["--self-bind"] : [], []), workers, port),
+  };
+}
+
+/** The apps a cluster or PM2 runs besides node-http.ts: a suffix for the id, the server, and the file in apps/. */
+const EXPRESS = { suffix: "-express", server: "Express 5", file: "express.mjs" } as const;
+
+function cluster(
+  id: "node20" | "node26",
+  policy: "rr" | "none",
+  wakeups: boolean,
+  options: { app?: typeof EXPRESS; workloads?: readonly Workload[] } = {},
+): ContenderSpec {
+  const server = options.app?.server ?? "node:http";
+  return {
+    id: `cluster-${policy}-${id}${options.app?.suffix ?? ""}`,
+    label: `cluster ${policy === "rr" ? "SCHED_RR" : "SCHED_NONE"} · ${names[id]} · ${server}`,
     runtime: id,
     family: policy === "rr" ? "cluster-rr" : "cluster-none",
-    server: "node:http",
-    workloads: id === "node26" ? ["close", "keepalive", "burst", "cpu-heavy"] : ["close", "keepalive", "burst"],
+    server,
+    workloads:
+      options.workloads ??
+      (id === "node26" ? ["close", "keepalive", "burst", "cpu-heavy"] : ["close", "keepalive", "burst"]),
     wakeups,
     async start(workers, port) {
-      const primary = start(runtimes[id].argv(app("cluster.ts"), [policy, String(workers), String(port)]), {
-        cwd: root,
-      });
+      const args = [policy, String(workers), String(port), ...(options.app === undefined ? [] : [options.app.file])];
+      const primary = start(runtimes[id].argv(app("cluster.ts"), args), { cwd: root });
       await primary.waitFor(/^listening$/, START_TIMEOUT_MS);
       return up(port, workers, { roots: () => [primary.pid], stop: () => stopProcess(primary.child) }, [primary]);
     },
@@ -188,56 +254,88 @@ function native(id: "node26" | "bun" | "deno", options: { wakeups: boolean; relo
   };
 }
 
-/** PM2's cluster mode (`pm2 start -i N`) on Node 20, under a PM2 daemon of its own (PM2_HOME in a temporary directory). */
-const pm2: ContenderSpec = {
-  id: "pm2-node20",
-  label: "PM2 cluster mode · Node 20 · node:http",
-  runtime: "node20",
-  family: "pm2",
-  server: "node:http",
-  workloads: ["close", "keepalive", "burst"],
+/**
+ * PM2's cluster mode (`pm2 start -i N`) on Node 20, under a PM2 daemon of its own (PM2_HOME in a temporary
+ * directory): node-http.ts (through pm2-entry.mjs, told its port as arguments), or another app that listens
+ * on PORT, which the start command's environment holds and PM2 passes on to its instances.
+ */
+function pm2(options: { app?: typeof EXPRESS; workloads: readonly Workload[] }): ContenderSpec {
+  const server = options.app?.server ?? "node:http";
+  const file = app(options.app?.file ?? "pm2-entry.mjs");
+  return {
+    id: `pm2-node20${options.app?.suffix ?? ""}`,
+    label: `PM2 cluster mode · Node 20 · ${server}`,
+    runtime: "node20",
+    family: "pm2",
+    server,
+    workloads: options.workloads,
+    wakeups: false,
+    reloads: "pm2 reload",
+    async start(workers, port) {
+      const home = mkdtempSync(join(tmpdir(), "reuseport-bench-pm2-"));
+      const [node] = runtimes.node20.argv("x") as [string];
+      const pm2Bin = join(root, "node_modules", "pm2", "bin", "pm2");
+      const env = { ...process.env, PM2_HOME: home, ...(options.app === undefined ? {} : { PORT: String(port) }) };
+      const pm2Command = async (args: string[]): Promise<void> => {
+        const { code, tail } = await runToEnd([node, pm2Bin, ...args], { cwd: root, env });
+        if (code !== 0) throw new Error(`pm2 ${args.join(" ")} exited with ${code}:\n${tail}`);
+      };
+      const cleanUp = async (): Promise<void> => {
+        // `pm2 kill` ends the daemon and its workers; without it they would outlive the run.
+        await pm2Command(["kill"]).catch(() => {});
+        rmSync(home, { recursive: true, force: true });
+      };
+      let daemon: number;
+      try {
+        await pm2Command([
+          "start",
+          file,
+          "--name",
+          "bench",
+          "-i",
+          String(workers),
+          // The apps import _respond.ts, which Node 20 loads through tsx.
+          "--node-args",
+          "--import tsx",
+          ...(options.app === undefined ? ["--", "port", String(port)] : []),
+        ]);
+        daemon = Number(readFileSync(join(home, "pm2.pid"), "utf8"));
+      } catch (error) {
+        await cleanUp();
+        throw error;
+      }
+      return up(
+        port,
+        workers,
+        { roots: () => [daemon], reload: () => pm2Command(["reload", "bench"]), stop: cleanUp },
+        [],
+      );
+    },
+  };
+}
+
+/**
+ * `deno serve --parallel` with deno-unchanged.ts's default export: one Deno process whose threads, an
+ * isolate each, serve the port (DENO_JOBS of them: Deno 2.9 takes the count from DENO_JOBS, else the
+ * number of CPUs). Its threads accept on one listening socket: one accept queue, as `ss -tlnp` shows.
+ */
+const denoServeParallel: ContenderSpec = {
+  id: "deno-serve-parallel",
+  label: "deno serve --parallel · Deno · default export",
+  runtime: "deno",
+  family: "deno-parallel",
+  server: "Deno.serve (deno serve's default export)",
+  workloads: ["close", "keepalive"],
   wakeups: false,
-  reloads: "pm2 reload",
   async start(workers, port) {
-    const home = mkdtempSync(join(tmpdir(), "reuseport-bench-pm2-"));
-    const [node] = runtimes.node20.argv("x") as [string];
-    const pm2Bin = join(root, "node_modules", "pm2", "bin", "pm2");
-    const env = { ...process.env, PM2_HOME: home };
-    const pm2Command = async (args: string[]): Promise<void> => {
-      const { code, tail } = await runToEnd([node, pm2Bin, ...args], { cwd: root, env });
-      if (code !== 0) throw new Error(`pm2 ${args.join(" ")} exited with ${code}:\n${tail}`);
-    };
-    const cleanUp = async (): Promise<void> => {
-      // `pm2 kill` ends the daemon and its workers; without it they would outlive the run.
-      await pm2Command(["kill"]).catch(() => {});
-      rmSync(home, { recursive: true, force: true });
-    };
-    let daemon: number;
-    try {
-      await pm2Command([
-        "start",
-        app("pm2-entry.mjs"),
-        "--name",
-        "bench",
-        "-i",
-        String(workers),
-        "--node-args",
-        "--import tsx",
-        "--",
-        "port",
-        String(port),
-      ]);
-      daemon = Number(readFileSync(join(home, "pm2.pid"), "utf8"));
-    } catch (error) {
-      await cleanUp();
-      throw error;
-    }
-    return up(
-      port,
-      workers,
-      { roots: () => [daemon], reload: () => pm2Command(["reload", "bench"]), stop: cleanUp },
-      [],
-    );
+    const [deno] = runtimes.deno.argv("x") as [string];
+    const argv = [deno, "serve", "--parallel", "--allow-net", "--port", String(port), "--host", "127.0.0.1"];
+    const server = start([...argv, app("deno-unchanged.ts")], {
+      cwd: root,
+      env: { ...process.env, DENO_JOBS: String(workers) },
+    });
+    await server.waitFor(/Listening on/, START_TIMEOUT_MS);
+    return up(port, workers, { roots: () => [server.pid], stop: () => stopProcess(server.child) }, [server]);
   },
 };
 
@@ -321,6 +419,8 @@ const single: ContenderSpec = {
 
 const plain: readonly Workload[] = ["close", "keepalive", "burst"];
 const heavy: readonly Workload[] = ["close", "keepalive", "burst", "cpu-heavy"];
+/** The unchanged apps' rows, and the preload pair: connection per request and keep-alive. */
+const light: readonly Workload[] = ["close", "keepalive"];
 
 /** Every contender, in the order a round runs them. */
 export const contenders: readonly ContenderSpec[] = [
@@ -328,20 +428,28 @@ export const contenders: readonly ContenderSpec[] = [
   reuseport("node20", "own", { workloads: plain }),
   reuseport("node26", "listen", { workloads: plain, wakeups: true }),
   reuseport("node26", "own", { workloads: heavy, wakeups: true, reloads: true }),
+  // Next to its pair, so that the preload's cost is read off two neighbouring runs of every round.
+  reuseport("node26", "own", { preload: false, workloads: light }),
   reuseport("node26", "own", { steer: "queue", workloads: ["close", "cpu-heavy"] }),
   reuseport("node26", "own", { steer: "stall-aware", workloads: ["close", "cpu-heavy"] }),
+  unchanged("node20", light),
   reuseport("bun", "listen", { workloads: plain }),
   reuseport("bun", "own", { workloads: plain }),
+  unchanged("bun", light),
   reuseport("deno", "listen", { workloads: plain }),
   reuseport("deno", "own", { workloads: plain }),
+  unchanged("deno", light),
   cluster("node20", "rr", false),
   cluster("node20", "none", false),
   cluster("node26", "rr", true),
   cluster("node26", "none", true),
-  pm2,
+  cluster("node20", "rr", false, { app: EXPRESS, workloads: light }),
+  pm2({ workloads: plain }),
+  pm2({ app: EXPRESS, workloads: light }),
   native("node26", { wakeups: true, reloads: true }),
   native("bun", { wakeups: false, reloads: false }),
   native("deno", { wakeups: false, reloads: false }),
+  denoServeParallel,
   nginx,
   single,
 ];

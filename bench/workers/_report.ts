@@ -10,6 +10,7 @@ import { compile, type TopLevelSpec } from "vega-lite";
 import { BALANCE_CONNECTIONS, connectionsPerWorker } from "./_balance.ts";
 import type { Contender, LoadSample, Results, Workload } from "./_results.ts";
 import { cv, type Summary, summary } from "./_stats.ts";
+import { clusterRrReference } from "./_targets.ts";
 
 const workloads: readonly Workload[] = ["close", "keepalive", "burst", "cpu-heavy"];
 
@@ -63,17 +64,6 @@ function summarizeLoad(samples: readonly LoadSample[]): LoadSummary {
     p999: of((sample) => sample.p999Ms),
     failed: of((sample) => sample.failed),
   };
-}
-
-/**
- * Node's round-robin cluster on the contender's own runtime; where that
- * runtime has none (Bun, Deno, nginx), the one on Node 26, the newest Node.
- */
-function clusterReference(contender: Contender, pool: readonly Contender[]): Contender | undefined {
-  return (
-    pool.find((other) => other.family === "cluster-rr" && other.runtime === contender.runtime) ??
-    pool.find((other) => other.family === "cluster-rr" && other.runtime === "node26")
-  );
 }
 
 /** The runtime's own reusePort option; none for Node 20, which lacks it, nor for nginx. */
@@ -186,7 +176,7 @@ function loadSection(results: Results, workload: Workload): string[] {
     spreadCell(figure.p99, formatMs),
     spreadCell(figure.p999, formatMs),
     spreadCell(figure.failed, formatCount),
-    ratioCell(contender, clusterReference(contender, pool), figures),
+    ratioCell(contender, clusterRrReference(contender, pool), figures),
     ratioCell(contender, nativeReference(contender, pool), figures),
   ]);
   const headers = [
@@ -201,6 +191,80 @@ function loadSection(results: Results, workload: Workload): string[] {
     "vs own reusePort",
   ];
   return [...lines, ...table(headers, rows, "lrrrrrrll"), ""];
+}
+
+/**
+ * The unchanged apps (they import nothing of reuseport and listen on PORT), each beside what it is
+ * compared with: the first id of a group is `reuseport run`'s, the others its comparisons.
+ */
+const unchangedApps: readonly { readonly app: string; readonly ids: readonly string[] }[] = [
+  { app: "Express 5", ids: ["reuseport-node20-express", "pm2-node20-express", "cluster-rr-node20-express"] },
+  { app: "node:http, the preload on and off", ids: ["reuseport-node26-own", "reuseport-node26-own-nopreload"] },
+  { app: "Bun.serve", ids: ["reuseport-bun-serve", "native-bun"] },
+  { app: "Deno.serve", ids: ["reuseport-deno-serve", "deno-serve-parallel", "native-deno"] },
+];
+
+/** "0 of 2,351": a contender's failed requests across its reload runs; a dash where none ran. */
+function reloadFailures(results: Results, id: string): string {
+  const runs = results.reloads.filter((row) => row.contender === id);
+  if (runs.length === 0) return dash;
+  return runs
+    .map(({ sample }) => `${formatCount(sample.failed)} of ${formatCount(sample.ok + sample.failed)}`)
+    .join(", ");
+}
+
+function unchangedSection(results: Results): string[] {
+  const lines = ["## Unchanged apps", ""];
+  const shown: readonly Workload[] = ["close", "keepalive"];
+  const rows = unchangedApps.flatMap(({ app, ids }) => {
+    const group = ids.flatMap((id) => results.contenders.filter((contender) => contender.id === id));
+    const subject = group.find((contender) => contender.id === ids[0]);
+    return group.flatMap((contender) => {
+      const measuredHere = shown.filter((workload) => samplesOf(results, contender.id, workload).length > 0);
+      return measuredHere.map((workload, index) => {
+        const figure = summarizeLoad(samplesOf(results, contender.id, workload));
+        const figures = new Map([[contender.id, figure]]);
+        const theirs = subject === undefined ? [] : samplesOf(results, subject.id, workload);
+        if (subject !== undefined && theirs.length > 0) figures.set(subject.id, summarizeLoad(theirs));
+        return [
+          app,
+          contender.label,
+          workload,
+          spreadCell(figure.rps, formatRps),
+          spreadCell(figure.cpu, formatUs),
+          spreadCell(figure.p99, formatMs),
+          subject === undefined || subject === contender ? dash : ratioCell(subject, contender, figures),
+          index === 0 ? reloadFailures(results, contender.id) : "",
+        ];
+      });
+    });
+  });
+  if (rows.length === 0) return [...lines, "Not measured in this run.", ""];
+  const headers = [
+    "app",
+    "contender",
+    "workload",
+    "requests/s",
+    "CPU µs/request",
+    "p99 ms",
+    "reuseport run ÷ this row",
+    "failed across reloads",
+  ];
+  return [
+    ...lines,
+    "Apps that import nothing of reuseport and listen on PORT, under `reuseport run` with its preload, each",
+    "beside the other ways to run the same app on as many workers: Express 5 under PM2's cluster mode and",
+    "Node's cluster (SCHED_RR); Bun.serve's default export (`--self-bind`) beside Bun.serve with reusePort",
+    "started by hand; Deno.serve (`--self-bind`) beside `deno serve --parallel` (threads of one process on",
+    "one shared socket) and Deno.serve with reusePort started by hand. node:http on the adopted fd with and",
+    "without the preload (`--no-preload`) shows what the preload costs per request: it hooks only the listen",
+    "and serve calls, so its ratio is to be 1.00×. The ratio is the first row of an app (`reuseport run`'s)",
+    "divided by this row's: requests/s above 1× and CPU or p99 below 1× are better for `reuseport run`. The",
+    "figures are the load tables'; the reload failures are the Reloads section's, where measured.",
+    "",
+    ...table(headers, rows, "lllrrrll"),
+    "",
+  ];
 }
 
 /** Connections per worker for the contenders whose runs could tell (see _balance.ts). */
@@ -417,12 +481,14 @@ export function renderMarkdown(results: Results, chartsHref: string): string {
     "the highest round are left out) in brackets. CPU is the server's, every worker and any master, user and",
     "system. The ratios compare medians: requests/s above 1× and CPU or p99 below 1× are better than the",
     "reference. The cluster RR reference is Node's round-robin cluster on the same runtime, else the one on",
-    "Node 26 (marked so); the own-reusePort reference is the runtime's own `reusePort` option.",
+    "Node 26 (marked so), running the same app where there is one (Express against Express); the",
+    "own-reusePort reference is the runtime's own `reusePort` option.",
     "",
     ...chart("throughput.svg"),
     ...chart("cpu-per-request.svg"),
     ...workloads.flatMap((workload) => loadSection(results, workload)),
     ...chart("latency.svg"),
+    ...unchangedSection(results),
     ...shareSection(results, chart),
     ...wakeupSection(results, chart),
     ...reloadSection(results, chart),
@@ -502,6 +568,7 @@ const models: Record<Contender["family"], string> = {
   "cluster-none": "cluster SCHED_NONE",
   pm2: "PM2",
   native: "the runtime's own reusePort",
+  "deno-parallel": "deno serve --parallel",
   nginx: "nginx",
   single: "one process",
 };

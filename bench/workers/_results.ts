@@ -12,10 +12,19 @@ export type ContenderRuntime = "node20" | "node26" | "bun" | "deno" | "nginx" | 
  *   connections round-robin (SCHED_RR), or every worker accepting on one shared socket (SCHED_NONE);
  * - pm2: PM2's cluster mode (Node's cluster, round-robin, under PM2's daemon);
  * - native: the runtime's own `reusePort` option, workers started by hand;
+ * - deno-parallel: `deno serve --parallel`, one Deno process whose threads accept on one shared socket;
  * - nginx: nginx with `reuseport`, a worker per CPU, a fixed body;
  * - single: one process, no workers: the floor.
  */
-export type Family = "reuseport" | "cluster-rr" | "cluster-none" | "pm2" | "native" | "nginx" | "single";
+export type Family =
+  | "reuseport"
+  | "cluster-rr"
+  | "cluster-none"
+  | "pm2"
+  | "native"
+  | "deno-parallel"
+  | "nginx"
+  | "single";
 
 export interface Contender {
   /** Stable and short, e.g. "reuseport-node20-listen"; used in file names and tables. */
@@ -24,7 +33,10 @@ export interface Contender {
   readonly label: string;
   readonly runtime: ContenderRuntime;
   readonly family: Family;
-  /** The server the workers run, e.g. "listen() (epoll engine)", "node:http", "Bun.serve". */
+  /**
+   * The server the workers run, e.g. "listen() (epoll engine)", "node:http", "Express 5": the cluster RR
+   * reference is the one running the same server where there is one.
+   */
   readonly server: string;
 }
 

@@ -16,10 +16,17 @@ const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed
 /** The plain reuseport run contenders (the kernel's hash, no steering option). */
 const hashed = (results: Measured): Contender[] => results.contenders.filter(isHashedReuseport);
 
-/** The cluster SCHED_RR contender to compare with: the same Node, else Node 26's. */
-function clusterRrFor(results: Measured, contender: Contender): Contender | undefined {
-  const rr = results.contenders.filter((c) => c.family === "cluster-rr");
-  return rr.find((c) => c.runtime === contender.runtime) ?? rr.find((c) => c.runtime === "node26");
+/**
+ * The cluster SCHED_RR contender of `pool` to compare with: the one running the same server (Express
+ * against Express) on the same Node, else on Node 26; else any on the same Node, else Node 26's.
+ */
+export function clusterRrReference(contender: Contender, pool: readonly Contender[]): Contender | undefined {
+  const rr = pool.filter((c) => c.family === "cluster-rr");
+  const on = (runtime: Contender["runtime"], server?: string): Contender | undefined =>
+    rr.find((c) => c.runtime === runtime && (server === undefined || c.server === server));
+  return (
+    on(contender.runtime, contender.server) ?? on("node26", contender.server) ?? on(contender.runtime) ?? on("node26")
+  );
 }
 
 /** Judges one comparison: `met` is null when either side has no samples. */
@@ -106,7 +113,7 @@ function whyNotRr(results: Measured, contender: Contender, slow: boolean, late: 
 
 function againstClusterRr(results: Measured): Target[] {
   return hashed(results).map((contender) => {
-    const reference = clusterRrFor(results, contender);
+    const reference = clusterRrReference(contender, results.contenders);
     const mine = samples(results, contender.id, "close");
     const theirs = reference === undefined ? [] : samples(results, reference.id, "close");
     if (mine.length === 0 || theirs.length === 0 || reference === undefined)
