@@ -28,8 +28,8 @@ export interface PreloadHost {
    * the supervisor records members in the order they listen.
    */
   awaitTurn(address: string): void;
-  /** Tells the supervisor this process's socket for `address` listens now. */
-  joined(address: string): void;
+  /** Tells the supervisor this process's socket for `address` listens now (`listening` false: it failed to). */
+  joined(address: string, listening: boolean): void;
   /** An sd_notify message to the supervisor ("STATUS=…", "STOPPING=1"); ignored where nobody listens. */
   notify(message: string): void;
   /** Runs `handler` on SIGTERM; `others()` tells whether anything else (the app) handles SIGTERM too. */
@@ -73,6 +73,7 @@ export class PreloadedWorker {
     return this.#entries().length > 0;
   }
 
+  /** Whether SIGTERM has started the drain. */
   get stopping(): boolean {
     return this.#stopping;
   }
@@ -126,6 +127,15 @@ export class PreloadedWorker {
     return { ...match, addr: entry.socket.localAddr };
   }
 
+  /** The serve that join() let through failed: the supervisor's turn is over, with no member to record. */
+  joinFailed(index: number): void {
+    const entry = this.#entries()[index];
+    if (entry === undefined || entry.socket.fd >= 0 || entry.announced) return;
+    entry.announced = true;
+    entry.taken = false;
+    this.#host.joined(entry.socket.name, false);
+  }
+
   /** Tells the supervisor's log why a listen fails, for an app that swallows the error. */
   refused(message: string): void {
     this.#host.notify(`STATUS=${message}`);
@@ -159,7 +169,7 @@ export class PreloadedWorker {
   #announce(entry: Entry): void {
     if (entry.announced) return;
     entry.announced = true;
-    this.#host.joined(entry.socket.name);
+    this.#host.joined(entry.socket.name, true);
   }
 
   /**

@@ -232,11 +232,14 @@ export function hookBunServe(worker: PreloadedWorker): void {
       failServe(message);
     }
     const addr = match.addr as NetAddr;
-    const server = original.call(
-      this,
-      { ...options, hostname: addr.hostname, port: addr.port, reusePort: true },
-      ...rest,
-    );
+    let server: ReturnType<Serve>;
+    try {
+      server = original.call(this, { ...options, hostname: addr.hostname, port: addr.port, reusePort: true }, ...rest);
+    } catch (error) {
+      // Its turn to join is over: the supervisor need not wait for it.
+      worker.joinFailed(match.index);
+      throw error;
+    }
     worker.serving(match.index, {
       drain: (done) => {
         Promise.resolve(server.stop(false)).then(done, done);

@@ -76,7 +76,14 @@ export function hookDenoServe(worker: PreloadedWorker): void {
     }
     const addr = match.addr as NetAddr;
     const joined = { ...options, hostname: addr.hostname, port: addr.port, reusePort: true };
-    const server = handler === undefined ? original.call(this, joined) : original.call(this, joined, handler);
+    let server: ReturnType<typeof original>;
+    try {
+      server = handler === undefined ? original.call(this, joined) : original.call(this, joined, handler);
+    } catch (error) {
+      // Its turn to join is over: the supervisor need not wait for it.
+      worker.joinFailed(match.index);
+      throw error;
+    }
     worker.serving(match.index, {
       drain: (done) => {
         server.shutdown().then(done, done);

@@ -130,9 +130,9 @@ function processPreloadHost(library: PreloadLibrary): PreloadHost {
       const path = process.env.NOTIFY_SOCKET;
       if (path !== undefined && path !== "") awaitJoinTurn(library.sys(), path, address, process.pid);
     },
-    joined: (address) => {
+    joined: (address, listening) => {
       const path = process.env.NOTIFY_SOCKET;
-      if (path !== undefined && path !== "") joined(library.sys(), path, address);
+      if (path !== undefined && path !== "") joined(library.sys(), path, address, listening);
     },
     notify: (message) => {
       const path = process.env.NOTIFY_SOCKET;

@@ -35,7 +35,7 @@ function fakeHost(sockets: readonly InheritedSocket[], drainBoundMs = 5000) {
     },
     notifyReady: () => calls.push("READY=1"),
     awaitTurn: (address) => calls.push(`turn ${address}`),
-    joined: (address) => calls.push(`joined ${address}`),
+    joined: (address, listening) => calls.push(`joined ${address}${listening ? "" : " (failed)"}`),
     notify: (message) => calls.push(message),
     onTerminate: (handler) => {
       calls.push("onTerminate");
@@ -302,5 +302,18 @@ describe("PreloadedWorker: SIGTERM", () => {
     worker.listen(3000, undefined);
     worker.serving(0, target().drain);
     expect(calls.some((c) => /^(turn|joined)/.test(c))).toBe(false);
+  });
+
+  test("a serve that fails after its turn ends the turn: joined, failed, and the address is free again", () => {
+    const { host, calls } = fakeHost([socket(-1, "tcp", "127.0.0.1", 8080)]);
+    const worker = new PreloadedWorker(host);
+    expect(worker.join(8080, undefined).kind).toBe("serve");
+    worker.joinFailed(0);
+    worker.joinFailed(0);
+    expect(calls.filter((c) => /^(turn|joined)/.test(c))).toEqual([
+      "turn tcp-127.0.0.1-8080",
+      "joined tcp-127.0.0.1-8080 (failed)",
+    ]);
+    expect(worker.offered()[0]?.taken).toBe(false);
   });
 });
