@@ -20,6 +20,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
+import type { DriverReport } from "./load/_driver-report.ts";
 import { runInNamespace as runDriver } from "./load/_namespace.ts";
 
 const RELOADS = 5;
@@ -28,24 +29,6 @@ const STEERED_AT_0 =
   "net.ipv4.tcp_migrate_req is 0; the supervisor steers new connections away from a worker and lets its queue empty before it stops it, so nothing queued is reset";
 const TURNED_ON =
   "turned on net.ipv4.tcp_migrate_req for this network namespace, as asked: a closing worker's queue moves to the others";
-
-interface DriverReport {
-  readonly uid: number;
-  readonly migrateReqBefore: string;
-  readonly migrateReqAfter: string;
-  readonly notices: readonly string[];
-  readonly clean: boolean;
-  readonly unexpected: readonly unknown[];
-  readonly reloads: readonly { ok: boolean; reason?: string; atMs?: number }[];
-  readonly ok: number;
-  readonly failed: number;
-  readonly errors: Readonly<Record<string, number>>;
-  readonly bodies: Readonly<Record<string, number>>;
-  readonly failures: readonly (readonly [number, number, string])[];
-  readonly marks: Readonly<Record<string, number>>;
-  readonly anchorQueues: readonly (number | undefined)[];
-  readonly overflows: number;
-}
 
 interface Case {
   /** The worker app, from the repository root. */
@@ -202,8 +185,8 @@ describe("as root in its namespace and asked, the supervisor turns tcp_migrate_r
 
 // Unchanged Bun.serve and Deno.serve apps (test/apps/, importing nothing of
 // reuseport): the preload binds their serve with reusePort on the served
-// address, says READY=1 and stops them with their own graceful stop. With
-// tcp_migrate_req on, what fails is only what the server's own stop drops.
+// address, says READY=1 and stops them with their own graceful stop. What
+// may fail is only what the server's own stop drops (the kind named here).
 const unchanged: [string, Case, string][] = [
   ["a Bun.serve default export (bun)", { app: "test/apps/bun-default.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],
   ["Hono on Bun (bun)", { app: "test/apps/bun-hono.ts", runtime: "bun", appArgs: [] }, "ECONNRESET"],

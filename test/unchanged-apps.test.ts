@@ -12,25 +12,10 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
+import type { DriverReport } from "./load/_driver-report.ts";
 import { runInNamespace } from "./load/_namespace.ts";
 
 const RELOADS = 5;
-
-interface DriverReport {
-  readonly uid: number;
-  readonly migrateReqBefore: string;
-  readonly notices: readonly string[];
-  readonly clean: boolean;
-  readonly unexpected: readonly unknown[];
-  readonly reloads: readonly { ok: boolean; reason?: string }[];
-  readonly ok: number;
-  readonly failed: number;
-  readonly errors: Readonly<Record<string, number>>;
-  readonly bodies: Readonly<Record<string, number>>;
-  readonly failures: readonly (readonly [number, number, string])[];
-  readonly marks: Readonly<Record<string, number>>;
-  readonly workerCounts: readonly { pid: number; received: number; answered: number }[];
-}
 
 const driver = join(root, "test/load/self-bind-driver.ts");
 

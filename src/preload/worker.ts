@@ -1,4 +1,5 @@
-import type { InheritedSocket } from "../types.ts";
+import { InheritedSocketError } from "../socket/errors.ts";
+import type { InheritedSocket, NetAddr } from "../types.ts";
 import { describeServed, type ListenMatch, matchListen, type OfferedAddress } from "./match.ts";
 
 /** A server the preload made serve an inherited socket: stops on SIGTERM, calling `done` once its work is over. */
@@ -12,6 +13,8 @@ interface Entry {
   served: boolean;
   /** A socket of our own (--self-bind) whose listen the supervisor was told of. */
   announced: boolean;
+  /** This process holds the supervisor's turn to join for it (join() waited for it; nothing said since). */
+  turn: boolean;
 }
 
 /** What the preload needs from the library and the runtime it runs in. */
@@ -35,6 +38,8 @@ export interface PreloadHost {
   /** Runs `handler` on SIGTERM; `others()` tells whether anything else (the app) handles SIGTERM too. */
   onTerminate(handler: () => void): { others(): boolean; remove(): void };
   exit(code: number): void;
+  /** The code the process ends with when it ends by itself. */
+  setExitCode(code: number): void;
   /** A timer that does not hold the process. */
   after(ms: number, run: () => void): void;
   /** How long a drain may take before the process exits anyway (below the supervisor's grace time). */
@@ -64,7 +69,7 @@ export class PreloadedWorker {
     this.#offered ??= this.#host
       .inherited()
       .filter((s) => s.transport === "tcp" && !s.adopted)
-      .map((socket) => ({ socket, taken: false, served: false, announced: false }));
+      .map((socket) => ({ socket, taken: false, served: false, announced: false, turn: false }));
     return this.#offered;
   }
 
@@ -123,15 +128,58 @@ export class PreloadedWorker {
     const entry = this.#entries()[match.index] as Entry;
     entry.taken = true;
     // The server listens once this returns; serving() then says so.
-    if (entry.socket.fd < 0) this.#host.awaitTurn(entry.socket.name);
+    if (entry.socket.fd < 0) {
+      this.#host.awaitTurn(entry.socket.name);
+      entry.turn = true;
+    }
     return { ...match, addr: entry.socket.localAddr };
+  }
+
+  /**
+   * For `server` (Bun.serve, Deno.serve), which cannot serve an fd: the
+   * served address a serve on `port` joins with reusePort, or undefined to
+   * serve as asked (another port). Throws, with exit code 1 for an app that
+   * catches it, where it may not join: another host on the served port, or
+   * (without --self-bind) a socket the supervisor hands over, whose queue
+   * a join beside it would leave to nobody.
+   */
+  joinServe(server: string, port: number, host: string | undefined): { index: number; addr: NetAddr } | undefined {
+    const match = this.join(port, host);
+    if (match.kind === "elsewhere") return undefined;
+    let message = match.kind === "mismatch" ? match.message : undefined;
+    if (match.kind === "serve" && this.inherited(match.index)) {
+      message = `${server} cannot serve the supervisor's ${this.describe()}: it takes no inherited fd; run reuseport run with --self-bind, and ${server} joins the group with reusePort`;
+      this.refused(message);
+    }
+    if (message !== undefined || match.kind !== "serve") {
+      this.#host.setExitCode(1);
+      throw new InheritedSocketError(-1, "", "address-mismatch", message ?? "");
+    }
+    return { index: match.index, addr: match.addr as NetAddr };
+  }
+
+  /**
+   * Runs `serve` for the join at `index` (it listens before it returns),
+   * then counts it as served, draining with `drain`; a serve that throws
+   * ends the worker's turn to join.
+   */
+  serveJoined<S>(index: number, serve: () => S, drain: (server: S) => Promise<unknown>): S {
+    let server: S;
+    try {
+      server = serve();
+    } catch (error) {
+      this.joinFailed(index);
+      throw error;
+    }
+    this.serving(index, { drain: (done) => void drain(server).then(done, done) });
+    return server;
   }
 
   /** The serve that join() let through failed: the supervisor's turn is over, with no member to record. */
   joinFailed(index: number): void {
     const entry = this.#entries()[index];
-    if (entry === undefined || entry.socket.fd >= 0 || entry.announced) return;
-    entry.announced = true;
+    if (entry === undefined || !entry.turn) return;
+    entry.turn = false;
     entry.taken = false;
     this.#host.joined(entry.socket.name, false);
   }
@@ -169,6 +217,7 @@ export class PreloadedWorker {
   #announce(entry: Entry): void {
     if (entry.announced) return;
     entry.announced = true;
+    entry.turn = false;
     this.#host.joined(entry.socket.name, true);
   }
 

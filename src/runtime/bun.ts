@@ -1,6 +1,5 @@
 import type { PreloadedWorker } from "../preload/worker.ts";
 import { threadPoller } from "../socket/_poller.ts";
-import { InheritedSocketError } from "../socket/errors.ts";
 import type { Conn, NetAddr } from "../types.ts";
 import type { Acceptor, AcceptorSink, KnownAddresses, RuntimeAdapter } from "./_adapter.ts";
 import { type ConnDriver, type ConnEvents, connFromDriver } from "./_conn.ts";
@@ -222,35 +221,15 @@ export function hookBunServe(worker: PreloadedWorker): void {
     const env = process.env;
     const port = Number(options.port ?? env.BUN_PORT ?? env.PORT ?? env.NODE_PORT ?? 3000);
     const host = typeof options.hostname === "string" ? options.hostname : undefined;
-    const match = worker.join(port, host);
-    if (match.kind === "elsewhere") return original.call(this, options, ...rest);
-    if (match.kind === "mismatch") failServe(match.message);
-    if (worker.inherited(match.index)) {
-      // Joining beside the supervisor's own socket would leave that socket's queue to nobody.
-      const message = `Bun.serve cannot serve the supervisor's ${worker.describe()}: it takes no inherited fd; run reuseport run with --self-bind, and Bun.serve joins the group with reusePort`;
-      worker.refused(message);
-      failServe(message);
-    }
-    const addr = match.addr as NetAddr;
-    let server: ReturnType<Serve>;
-    try {
-      server = original.call(this, { ...options, hostname: addr.hostname, port: addr.port, reusePort: true }, ...rest);
-    } catch (error) {
-      // Its turn to join is over: the supervisor need not wait for it.
-      worker.joinFailed(match.index);
-      throw error;
-    }
-    worker.serving(match.index, {
-      drain: (done) => {
-        Promise.resolve(server.stop(false)).then(done, done);
-      },
-    });
+    const joining = worker.joinServe("Bun.serve", port, host);
+    if (joining === undefined) return original.call(this, options, ...rest);
+    const { addr } = joining;
+    const server = worker.serveJoined(
+      joining.index,
+      () => original.call(this, { ...options, hostname: addr.hostname, port: addr.port, reusePort: true }, ...rest),
+      // Bun's own graceful stop: no new connections, the requests in flight finished.
+      (joined) => Promise.resolve(joined.stop(false)),
+    );
     return server;
   };
-}
-
-/** A serve that cannot join: thrown as Bun.serve throws EADDRINUSE, with exit code 1 for an app that catches it. */
-function failServe(message: string): never {
-  process.exitCode = 1;
-  throw new InheritedSocketError(-1, "", "address-mismatch", message);
 }

@@ -3,8 +3,6 @@ import type { PlatformTable } from "../ffi/_platform.ts";
 import { platformTable } from "../ffi/platforms.ts";
 import type { PreloadedWorker } from "../preload/worker.ts";
 import { threadPoller } from "../socket/_poller.ts";
-import { InheritedSocketError } from "../socket/errors.ts";
-import type { NetAddr } from "../types.ts";
 import type { RuntimeAdapter } from "./_adapter.ts";
 import { adoptNetFd, serveNetFd } from "./node-net.ts";
 
@@ -65,36 +63,15 @@ export function hookDenoServe(worker: PreloadedWorker): void {
     const port = options.port === undefined ? worker.defaultPort() : Number(options.port);
     if (port === undefined) return original.apply(this, args);
     const host = typeof options.hostname === "string" ? options.hostname : undefined;
-    const match = worker.join(port, host);
-    if (match.kind === "elsewhere") return original.apply(this, args);
-    if (match.kind === "mismatch") failServe(match.message);
-    if (worker.inherited(match.index)) {
-      // Joining beside the supervisor's own socket would leave that socket's queue to nobody.
-      const message = `Deno.serve cannot serve the supervisor's ${worker.describe()}: it takes no inherited fd; run reuseport run with --self-bind, and Deno.serve joins the group with reusePort`;
-      worker.refused(message);
-      failServe(message);
-    }
-    const addr = match.addr as NetAddr;
-    const joined = { ...options, hostname: addr.hostname, port: addr.port, reusePort: true };
-    let server: ReturnType<typeof original>;
-    try {
-      server = handler === undefined ? original.call(this, joined) : original.call(this, joined, handler);
-    } catch (error) {
-      // Its turn to join is over: the supervisor need not wait for it.
-      worker.joinFailed(match.index);
-      throw error;
-    }
-    worker.serving(match.index, {
-      drain: (done) => {
-        server.shutdown().then(done, done);
-      },
-    });
+    const joining = worker.joinServe("Deno.serve", port, host);
+    if (joining === undefined) return original.apply(this, args);
+    const joined = { ...options, hostname: joining.addr.hostname, port: joining.addr.port, reusePort: true };
+    const server = worker.serveJoined(
+      joining.index,
+      () => (handler === undefined ? original.call(this, joined) : original.call(this, joined, handler)),
+      // Deno's own graceful stop: no new connections, the requests in flight finished.
+      (served) => served.shutdown(),
+    );
     return server;
   };
-}
-
-/** A serve that cannot join: thrown as Deno.serve throws EADDRINUSE, with exit code 1 for an app that catches it. */
-function failServe(message: string): never {
-  Deno.exitCode = 1;
-  throw new InheritedSocketError(-1, "", "address-mismatch", message);
 }

@@ -151,6 +151,9 @@ function processPreloadHost(library: PreloadLibrary): PreloadHost {
       };
     },
     exit: (code) => process.exit(code),
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
     after: (ms, run) => void setTimeout(run, ms).unref(),
     drainBoundMs: drainBoundMs(),
   };

@@ -49,6 +49,7 @@ function fakeHost(sockets: readonly InheritedSocket[], drainBoundMs = 5000) {
       };
     },
     exit: (code) => calls.push(`exit ${code}`),
+    setExitCode: (code) => calls.push(`exit code ${code}`),
     after: (ms, run) => {
       calls.push(`after ${ms}`);
       timers.push({ ms, run });
@@ -315,5 +316,57 @@ describe("PreloadedWorker: SIGTERM", () => {
       "joined tcp-127.0.0.1-8080 (failed)",
     ]);
     expect(worker.offered()[0]?.taken).toBe(false);
+  });
+
+  test("joinServe: a self-bound address joins; another port serves as asked; another host and an inherited socket throw with exit code 1", () => {
+    const own = fakeHost([socket(-1, "tcp", "127.0.0.1", 8080)]);
+    const worker = new PreloadedWorker(own.host);
+    expect(worker.joinServe("Bun.serve", 9000, undefined)).toBeUndefined();
+    expect(() => worker.joinServe("Bun.serve", 8080, "10.1.2.3")).toThrow(/supervisor serves tcp 127\.0\.0\.1:8080/);
+    expect(own.calls).toContain("exit code 1");
+    expect(worker.joinServe("Bun.serve", 8080, undefined)).toEqual({
+      index: 0,
+      addr: { transport: "tcp", hostname: "127.0.0.1", port: 8080 },
+    });
+
+    const inherited = fakeHost([socket(3, "tcp", "0.0.0.0", 3000)]);
+    expect(() => new PreloadedWorker(inherited.host).joinServe("Deno.serve", 3000, undefined)).toThrow(
+      /Deno\.serve cannot serve the supervisor's tcp 0\.0\.0\.0:3000: .*--self-bind/,
+    );
+    expect(inherited.calls.some((c) => c.startsWith("STATUS=Deno.serve cannot serve"))).toBe(true);
+    expect(inherited.calls).toContain("exit code 1");
+  });
+
+  test("serveJoined: a serve that throws ends the turn; one that returns is served and drains with its own stop", async () => {
+    const { host, calls, sigterm } = fakeHost([socket(-1, "tcp", "127.0.0.1", 8080)]);
+    const worker = new PreloadedWorker(host);
+    worker.join(8080, undefined);
+    expect(() =>
+      worker.serveJoined(
+        0,
+        () => {
+          throw new Error("EADDRINUSE");
+        },
+        async () => {},
+      ),
+    ).toThrow("EADDRINUSE");
+    expect(calls).toContain("joined tcp-127.0.0.1-8080 (failed)");
+    worker.join(8080, undefined);
+    let stopped = 0;
+    const server = worker.serveJoined(
+      0,
+      () => ({ name: "server" }),
+      async () => {
+        stopped++;
+      },
+    );
+    expect(server).toEqual({ name: "server" });
+    expect(calls).toContain("READY=1");
+    // The retry's listen is said: the supervisor records the member.
+    expect(calls).toContain("joined tcp-127.0.0.1-8080");
+    sigterm();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(stopped).toBe(1);
+    expect(calls).toContain("exit 0");
   });
 });
