@@ -124,3 +124,18 @@ describe("a graceful stop under load (Express 5 on node26): every request a work
     expect(unanswered).toBeGreaterThan(0);
   }, 70_000);
 });
+
+test("kill -9 of an Express worker, then a reload and scale 2 → 4 → 2 → 4: only what the killed worker had accepted is lost", async () => {
+  const report = await runAsNobody("test/apps/express.mjs", "node26", [], {}, ["--churn"]);
+  const kill = report.marks.kill as number;
+  figures.push(`  Express 5 on node26, kill -9 then reloads and scaling: ${report.failed} failed, all at the kill`);
+  const detail = JSON.stringify({ ...report, bodies: undefined });
+  expect(
+    report.reloads.every((r) => r.ok),
+    detail,
+  ).toBe(true);
+  // Requests in flight on the killed worker: started before it died, and no more than the client keeps in flight.
+  for (const [startMs] of report.failures) expect(startMs, detail).toBeLessThanOrEqual(kill + 50);
+  expect(report.failed, detail).toBeLessThanOrEqual(32);
+  expect(report.unexpected.length, "only the killed worker exited unasked").toBe(1);
+}, 70_000);
