@@ -20,7 +20,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { type RuntimeId, root, runtimes } from "./_runtimes.ts";
-import type { DriverReport } from "./load/_driver-report.ts";
+import { type DriverReport, expectOnly, expectServed } from "./load/_driver-report.ts";
 import { runInNamespace as runDriver } from "./load/_namespace.ts";
 
 const RELOADS = 5;
@@ -79,11 +79,6 @@ function runInNamespace(
   return runDriver<DriverReport>(argv, as, { cwd: root, timeoutMs: 45_000 });
 }
 
-/** The generation in a body: "Bun.serve slot 0 generation 3 pid 42" or "0-3-42". */
-function generationOf(body: string): number {
-  return Number(/generation (\d+)/.exec(body)?.[1] ?? /^\d+-(\d+)-/.exec(body)?.[1]);
-}
-
 /** Failures by the reload they followed (client clock). */
 function perReload(report: DriverReport): number[] {
   const starts = report.reloads.map((reload) => reload.atMs ?? Number.POSITIVE_INFINITY);
@@ -98,23 +93,6 @@ function perReload(report: DriverReport): number[] {
 function summary(report: DriverReport): string {
   const errors = Object.entries(report.errors).map(([kind, n]) => `${kind} ${n}`);
   return `${report.ok + report.failed} requests, ${report.failed} failed${errors.length > 0 ? ` (${errors.join(", ")})` : ""}; per reload: ${perReload(report).join(", ")}`;
-}
-
-/** What every run must show: the reloads worked, every generation answered, the workers stopped cleanly. */
-function expectServed(report: DriverReport): void {
-  const detail = JSON.stringify({ ...report, bodies: undefined, failures: report.failures.slice(0, 20) });
-  expect(report.migrateReqBefore, "the namespace started with tcp_migrate_req=0").toBe("0");
-  expect(
-    report.reloads.every((r) => r.ok),
-    detail,
-  ).toBe(true);
-  const generations = new Set(Object.keys(report.bodies).map(generationOf));
-  expect(
-    [...generations].sort((a, b) => a - b),
-    detail,
-  ).toEqual([1, 2, 3, 4, 5, 6]);
-  expect(report.unexpected, "no worker exited unasked").toEqual([]);
-  expect(report.clean, "every worker stopped cleanly").toBe(true);
 }
 
 const figures: string[] = [];
@@ -173,12 +151,7 @@ describe("as root in its namespace and asked, the supervisor turns tcp_migrate_r
       expect(report.notices).toEqual([TURNED_ON]);
       expect(report.migrateReqAfter).toBe("1");
       expectServed(report);
-      const failures = JSON.stringify(report.failures);
-      expect(
-        Object.keys(report.errors).filter((kind) => kind !== drop),
-        failures,
-      ).toEqual([]);
-      expect(report.failed, failures).toBeLessThanOrEqual(2 * RELOADS);
+      expectOnly(report, drop, 2 * RELOADS);
     }, 50_000);
   }
 });
@@ -212,13 +185,7 @@ describe("as uid 65534, with tcp_migrate_req 0, steered: reloads fail nothing th
       expect(report.migrateReqAfter).toBe("0");
       expect(report.notices).toEqual([STEERED_AT_0]);
       expectServed(report);
-      const failures = JSON.stringify(report.failures);
-      expect(
-        Object.keys(report.errors).filter((kind) => kind !== drop),
-        failures,
-      ).toEqual([]);
-      if (drop === undefined) expect(report.failed, failures).toBe(0);
-      else expect(report.failed, failures).toBeLessThanOrEqual(2 * RELOADS);
+      expectOnly(report, drop, drop === undefined ? 0 : 2 * RELOADS);
     }, 60_000);
   }
 
